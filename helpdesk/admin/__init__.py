@@ -1,0 +1,1 @@
+"""Administration: staff accounts, groups and the custom fields of cases."""

@@ -1,0 +1,1 @@
+"""Cases: the conversation with a customer about one problem, and its history."""

@@ -1,0 +1,284 @@
+"""Case, Message, Attachment, Activity, tags, followers, custom fields, saved views."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.extensions import db
+from helpdesk.people.models import Contact, Group, Organization, User
+from helpdesk.types import IntEnumType, UTCDateTime, utcnow
+
+
+def _enum(cls):
+    return db.Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+
+
+class Status(str, enum.Enum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    OPEN = "open"
+    WAIT_CUSTOMER = "wait_customer"
+    WAIT_THIRD_PARTY = "wait_third_party"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Status.RESOLVED, Status.CLOSED)
+
+
+STATUS_LABELS = {
+    Status.NEW: "New",
+    Status.ASSIGNED: "Assigned",
+    Status.OPEN: "Open",
+    Status.WAIT_CUSTOMER: "Wait for customer",
+    Status.WAIT_THIRD_PARTY: "Wait for third party",
+    Status.RESOLVED: "Resolved",
+    Status.CLOSED: "Closed",
+}
+
+
+class Priority(enum.IntEnum):
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+    URGENT = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    PORTAL = "portal"
+    CHAT = "chat"
+    PHONE = "phone"
+    API = "api"
+    WEB = "web"  # entered by an agent in the workspace
+
+    @property
+    def label(self) -> str:
+        return {"api": "API", "web": "Agent"}.get(self.value, self.value.capitalize())
+
+
+class MessageKind(str, enum.Enum):
+    REPLY = "reply"  # public: the customer sees it
+    NOTE = "note"  # internal: staff only
+    CUSTOMER = "customer"  # written by the customer
+
+
+case_tags = Table(
+    "case_tags",
+    db.metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+case_followers = Table(
+    "case_followers",
+    db.metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # The queue views: open cases by recency, narrowed by assignee, group or status.
+        Index("ix_cases_open_updated", "is_open", "updated_at", "id"),
+        Index("ix_cases_assignee_open_updated", "assignee_id", "is_open", "updated_at", "id"),
+        Index("ix_cases_group_open_updated", "group_id", "is_open", "updated_at", "id"),
+        Index("ix_cases_status_updated", "status", "updated_at", "id"),
+        Index("ix_cases_updated", "updated_at", "id"),
+        Index("ix_cases_open_priority_updated", "is_open", "priority", "updated_at", "id"),
+        Index("ix_cases_organization_updated", "organization_id", "updated_at", "id"),
+        Index("ix_cases_contact_updated", "contact_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
+    is_open: Mapped[bool] = mapped_column(default=True)
+    priority: Mapped[Priority] = mapped_column(IntEnumType(Priority), default=Priority.NORMAL)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    contact: Mapped[Contact | None] = relationship()
+    organization: Mapped[Organization | None] = relationship()
+    group: Mapped[Group | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id])
+    tags: Mapped[list[Tag]] = relationship(secondary=case_tags, order_by=Tag.name)
+    followers: Mapped[list[User]] = relationship(secondary=case_followers, order_by=User.name)
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", order_by="Message.created_at, Message.id", foreign_keys="Message.case_id"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_case_created", "case_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    email_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="messages", foreign_keys=[case_id])
+    author_user: Mapped[User | None] = relationship()
+    author_contact: Mapped[Contact | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != MessageKind.NOTE
+
+    @property
+    def author_name(self) -> str:
+        author = self.author_user or self.author_contact
+        return str(author.name) if author else "System"
+
+
+class Blob(db.Model):
+    """File content stored once on disk under its SHA-256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+    blob: Mapped[Blob] = relationship()
+
+
+class Activity(db.Model):
+    """Append-only history: one row per change to a case."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_case_created", "case_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(60))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    # The case's version after this change: a stale form sees what came since.
+    case_version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor_user: Mapped[User | None] = relationship()
+    actor_contact: Mapped[Contact | None] = relationship()
+
+    @property
+    def actor_name(self) -> str:
+        actor = self.actor_user or self.actor_contact
+        return str(actor.name) if actor else "System"
+
+
+class FieldType(str, enum.Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+
+
+class CustomField(db.Model):
+    """An admin-defined typed field; values live in Case.custom_fields by key."""
+
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    type: Mapped[FieldType] = mapped_column(_enum(FieldType))
+    choices: Mapped[list] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class SavedView(db.Model):
+    """An agent's named set of queue filters."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CasePresence(db.Model):
+    """Who has a case open right now, and whether they are writing to it."""
+
+    __tablename__ = "case_presences"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    replying: Mapped[bool] = mapped_column(default=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,83 @@
+"""Configuration read from HELPDESK_* environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PREFIX = "HELPDESK_"
+DEV_ENVIRONMENTS = {"development", "demo", "testing"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the process should not start."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return default if value is None or value == "" else value
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, not {value!r}") from exc
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    overrides = overrides or {}
+    env = overrides.get("ENV") or _env("ENV", "production")
+    instance = Path(instance_path)
+    secret = overrides.get("SECRET_KEY") or _env("SECRET_KEY")
+    if not secret:
+        if env not in DEV_ENVIRONMENTS:
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV is {env!r} "
+                f"(set {PREFIX}ENV=development for a local run)"
+            )
+        secret = "dev-only-not-secret"
+    config = {
+        "ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'helpdesk.db'}"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "CASE_NUMBER_PREFIX": _env("CASE_NUMBER_PREFIX", "CS-"),
+        "EDGE_PACKAGES": [p for p in (_env("EDGE_PACKAGES", "mailroom,knowledge_base,portal") or "").split(",") if p],
+        "ATTACHMENT_DIR": _env("ATTACHMENT_DIR", str(instance / "attachments")),
+        "MAX_ATTACHMENT_BYTES": _int("MAX_ATTACHMENT_MB", 20) * 1024 * 1024,
+        "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
+        "MAIL_FROM": _env("MAIL_FROM", "Help Desk <support@localhost>"),
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_SECURITY": _env("SMTP_SECURITY", "none"),  # none, starttls or ssl
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
+        "PAGE_SIZE": _int("PAGE_SIZE", 50),
+        "TICKER_SECONDS": _int("TICKER_SECONDS", 60),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SECURE_COOKIES", env not in DEV_ENVIRONMENTS),
+        "REMEMBER_COOKIE_SECURE": _bool("SECURE_COOKIES", env not in DEV_ENVIRONMENTS),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    # Flask rejects a request body above this before any view runs (413).
+    config["MAX_CONTENT_LENGTH"] = config["MAX_ATTACHMENT_BYTES"] * 5 + 1024 * 1024
+    config.update(overrides)
+    if config["SMTP_SECURITY"] not in {"none", "starttls", "ssl"}:
+        raise ConfigError(f"{PREFIX}SMTP_SECURITY must be none, starttls or ssl")
+    return config

@@ -1,0 +1,4 @@
+"""Every domain's models in one import, so the schema (and Alembic) sees them all."""
+import helpdesk.cases.models  # noqa: F401
+import helpdesk.mail.models  # noqa: F401
+import helpdesk.people.models  # noqa: F401

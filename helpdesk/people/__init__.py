@@ -1,0 +1,1 @@
+"""Organizations, contacts, staff users and groups."""
