@@ -34,6 +34,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be a whole number, not {value!r}") from exc
 
 
+def _int_list(name: str, default: list[int]) -> list[int]:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be whole numbers separated by commas, not {value!r}") from exc
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (and test overrides)."""
     overrides = overrides or {}
@@ -68,6 +78,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
         "PAGE_SIZE": _int("PAGE_SIZE", 50),
         "TICKER_SECONDS": _int("TICKER_SECONDS", 60),
+        # Seconds before each retry of a failed job under rq, e.g. "30,120,600".
+        "JOB_RETRY_INTERVALS": _int_list("JOB_RETRY_INTERVALS", [30, 120, 600]),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SECURE_COOKIES", env not in DEV_ENVIRONMENTS),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import os
 import threading
 import time
@@ -27,12 +26,9 @@ from helpdesk.types import utcnow
 
 QUEUES = ("mailroom", "search", "default")
 # Seconds before the retries under rq, the last retry waiting longest; extra retries wait the first value.
-DEFAULT_RETRY_INTERVALS = (30, 120, 600)
 _EXTENSION = "helpdesk.jobs"
 _PENDING = "helpdesk.jobs.pending"  # keys in Session.info
 _READY = "helpdesk.jobs.ready"
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -162,7 +158,7 @@ def _after_soft_rollback(session, previous_transaction) -> None:
 def _after_transaction_end(session, transaction) -> None:
     if transaction.parent is not None:
         return
-    # The connection is back in the pool here, so the jobs may use the session afresh.
+    # Here the commit is final and the connection is back in the pool.
     ready = session.info.pop(_READY, [])
     session.info.pop(_PENDING, None)  # the transaction ended without a commit
     if ready:
@@ -202,7 +198,7 @@ def run_now(app: Flask, func: Callable, *args: Any, **kwargs: Any) -> bool:
 def _retry(app: Flask, times: int) -> Retry | None:
     if not times:
         return None
-    return Retry(max=times, interval=list(app.config.get("JOB_RETRY_INTERVALS") or DEFAULT_RETRY_INTERVALS))
+    return Retry(max=times, interval=list(app.config["JOB_RETRY_INTERVALS"]))
 
 
 def _name(func: Callable) -> str:

@@ -98,13 +98,23 @@ class SMTPListener:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[SMTPListener]:
-    """Yield an aiosmtpd listener on a free loopback port that records every message it accepts."""
-    from aiosmtpd.controller import Controller
+def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[SMTPListener]:
+    """Yield an aiosmtpd listener on a free loopback port that records every message it accepts.
 
+    With `credentials` (user, password) the listener requires AUTH (over plain text: tests only).
+    """
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        # handled=False: the server itself answers a failure with 535.
+        return AuthResult(success=given == credentials, handled=False)
+
+    auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False} if credentials else {}
     # Controller(port=0) cannot work: it checks readiness by connecting to the port it was given.
     listener = SMTPListener("127.0.0.1", free_port())
-    controller = Controller(listener, hostname=listener.host, port=listener.port)
+    controller = Controller(listener, hostname=listener.host, port=listener.port, **auth)
     controller.start()
     try:
         yield listener

@@ -92,7 +92,7 @@ def sanitize_html(html: str) -> str:
 
 def text_to_html(text: str) -> str:
     paragraphs = (text or "").replace("\r\n", "\n").strip().split("\n\n")
-    return "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs if p.strip())
+    return "".join(f"<p>{str(escape(p)).replace(chr(10), '<br>')}</p>" for p in paragraphs if p.strip())
 
 
 def check_version(case: Case, expected: int | None) -> None:

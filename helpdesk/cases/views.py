@@ -364,7 +364,7 @@ def delete_view(view_id: int):
 @bp.app_template_filter("zip_labels")
 def zip_labels(values, objects, attr: str = "label") -> list[tuple[str, str]]:
     """Pair option values with their labels for the select macro."""
-    return [(str(v), o if isinstance(o, str) else str(getattr(o, attr))) for v, o in zip(values, objects)]
+    return [(str(v), o if type(o) is str else str(getattr(o, attr))) for v, o in zip(values, objects)]
 
 
 bp.add_app_template_global(allowed_statuses, "allowed_statuses")

@@ -27,9 +27,9 @@ def send_outbound_email(email_id: int) -> str:
         return "missing"
     if email.status == EmailStatus.SENT:
         return "already sent"
-    msg = build_message(email, current_app.config["ATTACHMENT_DIR"])
     email.attempts += 1
     try:
+        msg = build_message(email, current_app.config["ATTACHMENT_DIR"])
         refused = transport.deliver(current_app.config, msg)
     except Exception as exc:
         email.status = EmailStatus.FAILED

@@ -283,12 +283,27 @@
     document.querySelectorAll("select.tomselected").forEach((el) => el.tomselect && el.tomselect.destroy());
   });
 
+  // Side panels that fold away on a phone start open on a wide screen.
+  function openWide(root) {
+    if (!window.matchMedia("(min-width: 992px)").matches) return;
+    root.querySelectorAll("details[data-open-wide]").forEach((d) => { d.open = true; });
+  }
+
+  // The presence poll tells other agents when this one is writing a reply.
+  document.addEventListener("input", (evt) => {
+    if (evt.target.closest && evt.target.closest("form[data-track-replying]")) window.helpdeskReplying = true;
+  });
+  document.addEventListener("htmx:afterSwap", (evt) => {
+    if (evt.detail.target && evt.detail.target.id === "case-workspace") window.helpdeskReplying = false;
+  });
+
   // ---------------------------------------------------------------- start
 
   function init(root) {
     if (!root || !root.querySelectorAll) return;
     initKanban(root);
     initPickers(root);
+    openWide(root);
   }
 
   document.addEventListener("DOMContentLoaded", () => init(document.body));

@@ -185,3 +185,8 @@ def test_history_is_append_only_in_order(app, make_user, make_case):
     assert [h[1] for h in history(case)[1:]] == ["priority", "tags", "status"]
     versions = [a.case_version for a in db.session.scalars(select(Activity).where(Activity.case_id == case.id).order_by(Activity.id))]
     assert versions == sorted(versions)
+
+
+def test_plain_text_keeps_its_line_breaks_and_escapes_markup(app, make_case):
+    case = make_case(None, body="Regards,\nIsla <admin@x>\n\nP.S. a\\b")
+    assert case.messages[0].body_html == "<p>Regards,<br>Isla &lt;admin@x&gt;</p><p>P.S. a\\b</p>"

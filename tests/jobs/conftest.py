@@ -3,39 +3,18 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk import create_app
 from helpdesk.extensions import db
-
-
-def _create_app(config):
-    # INTERIM until helpdesk.create_app imports: a minimal app with the same extensions.
-    try:
-        from helpdesk import create_app
-
-        return create_app(config)
-    except ImportError:
-        from flask import Flask
-
-        from helpdesk import config as config_module, jobs, models  # noqa: F401
-        from helpdesk.database import configure_engine
-
-        app = Flask("helpdesk", instance_path=config["INSTANCE_PATH"])
-        app.config.update(config_module.load(app.instance_path, config))
-        db.init_app(app)
-        with app.app_context():
-            configure_engine(db.engine)
-        jobs.init_app(app)
-        import os
-        os.makedirs(app.instance_path, exist_ok=True)
-        return app
 
 
 @pytest.fixture
 def make_app(tmp_path):
+    """Build apps whose database is a file of their own; a worker process can share it."""
     made = []
 
     def make(**overrides):
         folder = tmp_path / f"app{len(made)}"
-        config = {
+        app = create_app({
             "ENV": "testing",
             "TESTING": True,
             "SECRET_KEY": "test-secret",
@@ -48,8 +27,7 @@ def make_app(tmp_path):
             "SMTP_HOST": None,
             "WTF_CSRF_ENABLED": False,
             **overrides,
-        }
-        app = _create_app(config)
+        })
         with app.app_context():
             db.create_all()
         made.append(app)
@@ -60,15 +38,3 @@ def make_app(tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def _app(tmp_path_factory, database_url):
-    # INTERIM: the shared fixture, through the fallback above.
-    from tests.conftest import test_config
-
-    app = _create_app(test_config(tmp_path_factory.mktemp("app"), database_url))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.extensions import db
 from tests.services import free_port, smtp_server
 
 
@@ -25,15 +24,3 @@ def dead_smtp(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
     monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 5)
 
-
-@pytest.fixture(scope="session")
-def _app(tmp_path_factory, database_url):
-    # INTERIM: the shared fixture, through the fallback in tests/jobs/conftest.py.
-    from tests.conftest import test_config
-    from tests.jobs.conftest import _create_app
-
-    app = _create_app(test_config(tmp_path_factory.mktemp("app"), database_url))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app

@@ -208,3 +208,34 @@ def test_a_line_break_cannot_smuggle_a_header_in(app, smtp):
     assert msg["Subject"] == "Hello Bcc: victim@elsewhere.example"
     assert msg["Bcc"] is None
     assert smtp.received[0].rcpt_tos == ["ann@customer.example"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_the_transport_logs_in_when_a_username_is_set(app, monkeypatch):
+    from tests.services import smtp_server
+
+    with smtp_server(credentials=("helpdesk", "s3cret")) as listener:
+        for key, value in {"SMTP_HOST": listener.host, "SMTP_PORT": listener.port, "SMTP_USERNAME": "helpdesk",
+                           "SMTP_PASSWORD": "s3cret", "SMTP_TIMEOUT": 5}.items():
+            monkeypatch.setitem(app.config, key, value)
+        queue()
+        db.session.commit()
+        assert len(listener.received) == 1
+
+        monkeypatch.setitem(app.config, "SMTP_PASSWORD", "wrong")
+        email_row = queue(subject="Second")
+        db.session.commit()
+        assert len(listener.received) == 1
+    db.session.refresh(email_row)
+    assert email_row.status == EmailStatus.FAILED
+    assert email_row.last_error.startswith("SMTPAuthenticationError")
+
+
+def test_names_and_subjects_beyond_ascii_arrive_intact(app, smtp):
+    queue(to="Zoë Ünal <zoe@customer.example>", subject="Ärger mit dem Drucker – 打印机", body_text="Grüße ✓")
+    db.session.commit()
+    msg = smtp.received[0].message
+    assert msg["Subject"] == "Ärger mit dem Drucker – 打印机"
+    (address,) = msg["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Zoë Ünal", "zoe@customer.example")
+    assert msg.get_body(("plain",)).get_content().strip() == "Grüße ✓"
