@@ -33,7 +33,7 @@ def database_url(tmp_path_factory):
         raise pytest.UsageError(f"HELPDESK_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
 
 
-def test_config(tmp_path, database_url, **extra) -> dict:
+def app_config(tmp_path, database_url, **extra) -> dict:
     return {
         "ENV": "testing",
         "TESTING": True,
@@ -53,7 +53,7 @@ def test_config(tmp_path, database_url, **extra) -> dict:
 
 @pytest.fixture(scope="session")
 def _app(tmp_path_factory, database_url):
-    app = create_app(test_config(tmp_path_factory.mktemp("app"), database_url))
+    app = create_app(app_config(tmp_path_factory.mktemp("app"), database_url))
     with app.app_context():
         db.drop_all()
         db.create_all()

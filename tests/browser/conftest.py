@@ -8,7 +8,7 @@ from werkzeug.serving import make_server
 
 from helpdesk import create_app
 from helpdesk.extensions import db
-from tests.conftest import test_config
+from tests.conftest import app_config
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -31,7 +31,7 @@ def browser_type_launch_args(browser_type_launch_args):
 def live_app(tmp_path_factory):
     """Its own SQLite database: the browser's requests commit for real."""
     tmp = tmp_path_factory.mktemp("live")
-    app = create_app(test_config(tmp, f"sqlite:///{tmp / 'live.db'}", WTF_CSRF_ENABLED=True))
+    app = create_app(app_config(tmp, f"sqlite:///{tmp / 'live.db'}", WTF_CSRF_ENABLED=True))
     with app.app_context():
         db.create_all()
     return app
