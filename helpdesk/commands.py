@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash
+from sqlalchemy import event, func, select, update
 
 from helpdesk.admin.services import create_custom_field
 from helpdesk.cases import services as case_services
-from helpdesk.cases.models import Activity, Case, Channel, CustomField, FieldType, MessageKind, Priority, Status
+from helpdesk.cases.models import (
+    Activity, Case, Channel, CustomField, FieldType, Message, MessageKind, Priority, Status,
+)
 from helpdesk.config import DEV_ENVIRONMENTS
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
@@ -113,12 +114,7 @@ def _print_logins() -> None:
         user = users.get(email)
         if user is None:
             continue
-        if not user.active:
-            password = "(deactivated)"
-        elif check_password_hash(user.password_hash, DEMO_PASSWORD):
-            password = DEMO_PASSWORD
-        else:
-            password = "(changed)"
+        password = DEMO_PASSWORD if user.active else "(deactivated)"
         rows.append((user.role.label, user.email, password, user.name))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     click.echo("\nDemo sign-ins:")
@@ -126,6 +122,7 @@ def _print_logins() -> None:
         click.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if n == 0:
             click.echo("  " + "  ".join("-" * w for w in widths))
+    click.echo("  (the password stays demo-password until someone changes it)")
 
 
 @dataclass
@@ -147,30 +144,34 @@ class _Seeder:
         self.rng = rng
         self.now = utcnow().replace(microsecond=0)
         self.orgs, self.contacts, self.users, self.groups, self.fields = [], [], {}, {}, {}
+        self.inserted: list[tuple[type, int]] = []  # (model, id) of rows the services inserted since the last stamp
 
     # people, groups and fields, each found again when it exists already
 
     def people(self) -> None:
+        # Every random draw happens whether or not the row exists, so a second run with the same
+        # seed opens the same cases.
         rng, services = self.rng, people_services
         for name, description in GROUPS:
             self.groups[name] = (db.session.scalar(select(Group).where(Group.name == name))
                                  or services.create_group(None, name=name, description=description))
         for email, name, role, groups in DEMO_USERS:
+            joined = self.now - timedelta(days=120 + rng.randrange(60))
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
             if user is None:
                 user = services.create_user(None, email=email, name=name, password=DEMO_PASSWORD, role=role,
                                             groups=[self.groups[g] for g in groups])
-                user.created_at = self.now - timedelta(days=120 + rng.randrange(60))
+                user.created_at = joined
             self.users[email] = user
         for n, (name, domain) in enumerate(ORGANIZATIONS):
+            since = self.now - timedelta(days=200 + rng.randrange(400))
             org = db.session.scalar(select(Organization).where(Organization.name == name))
             if org is None:
                 org = services.create_organization(None, name=name, domain=domain, phone=f"+1 555 01{n:02d}")
-                org.created_at = self.now - timedelta(days=200 + rng.randrange(400))
+                org.created_at = since
             self.orgs.append(org)
-        people = rng.sample([(f, l) for f in FIRST_NAMES for l in LAST_NAMES], 84)
         emails = set()
-        for i, (first, last) in enumerate(people):
+        for i, (first, last) in enumerate(self._names(84)):
             org = self.orgs[i % len(self.orgs)] if i < 76 else None
             domain = org.domain if org else rng.choice(FREE_MAIL)
             # Each organization has its own address style, as real ones do.
@@ -178,12 +179,13 @@ class _Seeder:
             if org is None or len(org.name) % 2 or email in emails:
                 email = f"{first}.{last}@{domain}".lower().replace("'", "")
             emails.add(email)
+            phone = f"+1 555 {rng.randrange(200, 999)} {rng.randrange(1000, 9999)}" if rng.random() < 0.5 else ""
+            since = self.now - timedelta(days=95 + rng.randrange(300))
             contact = db.session.scalar(select(Contact).where(Contact.email == email))
             if contact is None:
-                phone = f"+1 555 {rng.randrange(200, 999)} {rng.randrange(1000, 9999)}" if rng.random() < 0.5 else ""
                 contact = services.create_contact(None, name=f"{first} {last}", email=email, phone=phone,
                                                   organization=org)
-                contact.created_at = self.now - timedelta(days=95 + rng.randrange(300))
+                contact.created_at = since
             self.contacts.append(contact)
         for key, label, type_, choices in CUSTOM_FIELDS:
             field = db.session.scalar(select(CustomField).where(CustomField.key == key))
@@ -192,14 +194,34 @@ class _Seeder:
                                             position=len(self.fields) + 1)
             self.fields[key] = field
 
+    def _names(self, count: int) -> list[tuple[str, str]]:
+        """Distinct people, no surname more than twice: a crowd of Hoffmanns looks invented."""
+        names, firsts, lasts = [], {}, {}
+        for first, last in self.rng.sample([(f, l) for f in FIRST_NAMES for l in LAST_NAMES], 600):
+            if firsts.get(first, 0) < 3 and lasts.get(last, 0) < 2:
+                names.append((first, last))
+                firsts[first], lasts[last] = firsts.get(first, 0) + 1, lasts.get(last, 0) + 1
+                if len(names) == count:
+                    break
+        return names
+
     # cases
 
     def cases(self, count: int):
         """Open `count` cases, yielding the number done after each batch (which the caller commits)."""
-        for n in range(1, count + 1):
-            self._case()
-            if n % BATCH == 0 or n == count:
-                yield n
+        def collect(mapper, connection, target):
+            self.inserted.append((mapper.class_, target.id))
+
+        for model in (Activity, OutboundEmail):
+            event.listen(model, "after_insert", collect)
+        try:
+            for n in range(1, count + 1):
+                self._case()
+                if n % BATCH == 0 or n == count:
+                    yield n
+        finally:
+            for model in (Activity, OutboundEmail):
+                event.remove(model, "after_insert", collect)
 
     def _case(self) -> None:
         rng = self.rng
@@ -248,7 +270,7 @@ class _Seeder:
             clock.stamp(case)
         if rng.random() < 0.3 and clock.advance(minutes=(3, 90)):
             clock.stamp(case, services.add_note(owner, case, body=rng.choice(NOTES).format(**words)))
-        rounds = rng.choice([0, 1, 1, 1, 2, 2, 3])
+        rounds = rng.choice([0, 1, 1, 1, 2, 2])
         for r in range(rounds + 1):
             if not clock.advance(minutes=(10, 1440) if r == 0 else (20, 600)):
                 return
@@ -260,7 +282,7 @@ class _Seeder:
             via = Channel.PORTAL if case.channel == Channel.PORTAL else Channel.EMAIL
             clock.stamp(case, services.add_customer_message(
                 contact, case, body=rng.choice(FOLLOW_UPS).format(**words), channel=via))
-            if rng.random() < 0.15 and clock.advance(minutes=(5, 120)):
+            if case.status != Status.WAIT_THIRD_PARTY and rng.random() < 0.15 and clock.advance(minutes=(5, 120)):
                 reason = rng.choice(["Waiting on the vendor", "Escalated to the carrier", "Replacement part ordered"])
                 services.change_status(owner, case, Status.WAIT_THIRD_PARTY, reason=reason)
                 clock.stamp(case)
@@ -301,8 +323,8 @@ class _Clock:
 
     def __init__(self, seeder: _Seeder, start: datetime):
         self.seeder, self.start, self.t = seeder, start, start
-        self.last_activity_id = 0
         self.first_response_at = self.resolved_at = self.closed_at = None
+        self.rows: dict[type, list[dict]] = {Activity: [], Message: [], OutboundEmail: []}
 
     def advance(self, minutes: tuple[int, int]) -> bool:
         step = timedelta(minutes=self.seeder.rng.randint(*minutes))
@@ -311,17 +333,19 @@ class _Clock:
         self.t += step
         return True
 
-    def stamp(self, case, message=None) -> None:
-        db.session.execute(update(Activity).where(Activity.case_id == case.id, Activity.id > self.last_activity_id)
-                           .values(created_at=self.t))
-        self.last_activity_id = db.session.scalar(select(func.max(Activity.id)).where(Activity.case_id == case.id))
+    def stamp(self, case: Case, message: Message | None = None) -> None:
+        """Date what the last service call wrote at the clock's time (written to the database by finish())."""
+        for model, row_id in self.seeder.inserted:
+            row = {"id": row_id, "created_at": self.t}
+            if model is OutboundEmail:
+                # Demo replies count as sent long ago: no mail leaves for invented customers.
+                row.update(status=EmailStatus.SENT, sent_at=self.t)
+            self.rows[model].append(row)
+        self.seeder.inserted.clear()
         if message is not None:
-            message.created_at = self.t
+            self.rows[Message].append({"id": message.id, "created_at": self.t})
             if message.kind == MessageKind.REPLY:
                 self.first_response_at = self.first_response_at or self.t
-                # Demo replies count as sent long ago: no mail leaves for invented customers.
-                db.session.execute(update(OutboundEmail).where(OutboundEmail.case_message_id == message.id)
-                                   .values(status=EmailStatus.SENT, created_at=self.t, sent_at=self.t))
         if case.status == Status.RESOLVED and self.resolved_at is None:
             self.resolved_at = self.t
         if case.status == Status.CLOSED:
@@ -330,7 +354,10 @@ class _Clock:
         elif case.status != Status.RESOLVED:
             self.resolved_at = None
 
-    def finish(self, case) -> None:
+    def finish(self, case: Case) -> None:
+        for model, rows in self.rows.items():
+            if rows:
+                db.session.execute(update(model), rows)
         # A bulk UPDATE leaves the optimistic-lock version alone: the Activity rows keep matching it.
         db.session.execute(update(Case).where(Case.id == case.id).values(
             created_at=self.start, updated_at=self.t, first_response_at=self.first_response_at,
@@ -374,12 +401,15 @@ FREE_MAIL = ["mail.example", "inbox.example", "post.example"]
 FIRST_NAMES = [
     "Olivia", "Liam", "Amelia", "Noah", "Sofia", "Mateo", "Hannah", "Lucas", "Chloe", "Ethan", "Mia", "Arjun",
     "Zara", "Daniel", "Grace", "Omar", "Ingrid", "Felix", "Nadia", "Hugo", "Elena", "Yusuf", "Clara", "Ravi",
-    "Maya", "Jonas", "Fatima", "Leo", "Isla", "Diego",
+    "Maya", "Jonas", "Fatima", "Leo", "Isla", "Diego", "Anna", "Marcus", "Sara", "Tobias", "Aiko", "Kwame",
+    "Julia", "Pedro", "Emily", "Viktor",
 ]
 LAST_NAMES = [
     "Andersen", "Brooks", "Costa", "Dubois", "Eriksson", "Fernandes", "Gallagher", "Hoffmann", "Iyer", "Jensen",
     "Kowalski", "Lindqvist", "Moreau", "Nakamura", "O'Brien", "Petrov", "Quinn", "Rossi", "Schmidt", "Tanaka",
-    "Umar", "Varga", "Whitfield", "Xu", "Yilmaz", "Zimmermann",
+    "Umar", "Varga", "Whitfield", "Xu", "Yilmaz", "Zimmermann", "Abbott", "Bianchi", "Chen", "Delgado", "Evans",
+    "Fischer", "Gupta", "Haddad", "Ivanova", "Johansson", "Kim", "Lopez", "Mensah", "Novak", "Okafor", "Park",
+    "Reyes", "Silva", "Thompson", "Walsh",
 ]
 OPERATING_SYSTEMS = ["Windows 11", "Windows 10", "macOS", "Ubuntu", "ChromeOS", "iOS", "Android"]
 CUSTOM_FIELDS = [

@@ -68,6 +68,8 @@ class _Change:
         self.rows.append(row)
 
     def done(self) -> None:
+        if not self.rows:
+            return  # nothing changed: the case keeps its version and time
         self.case.updated_at = utcnow()
         db.session.flush()
         for row in self.rows:

@@ -25,8 +25,9 @@ def _require_login():
 
 
 def _recent_cases(**where) -> list[Case]:
-    stmt = select(Case).filter_by(deleted_at=None, merged_into_id=None, **where).order_by(Case.updated_at.desc(), Case.id.desc())
-    return list(db.session.scalars(stmt.limit(RECENT_CASES)))
+    stmt = (select(Case).filter_by(deleted_at=None, merged_into_id=None, **where)
+            .order_by(Case.updated_at.desc(), Case.id.desc()).limit(RECENT_CASES))
+    return list(db.session.scalars(stmt))
 
 
 # --- contacts ------------------------------------------------------------------------------

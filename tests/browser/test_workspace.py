@@ -58,7 +58,7 @@ def test_sign_in_filter_open_reply_and_change_status(page, live_server, live_app
 
     page.locator("#case-fields select[name=status]").select_option("resolved")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator("#case-workspace header")).to_contain_text("Resolved")
+    expect(page.locator("#case-workspace .case-header")).to_contain_text("Resolved")
     assert case_status(live_app, world["printer"][0]) == Status.RESOLVED
 
 

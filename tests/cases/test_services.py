@@ -190,3 +190,13 @@ def test_history_is_append_only_in_order(app, make_user, make_case):
 def test_plain_text_keeps_its_line_breaks_and_escapes_markup(app, make_case):
     case = make_case(None, body="Regards,\nIsla <admin@x>\n\nP.S. a\\b")
     assert case.messages[0].body_html == "<p>Regards,<br>Isla &lt;admin@x&gt;</p><p>P.S. a\\b</p>"
+
+
+def test_a_change_to_the_same_value_is_no_change(app, make_user, make_case):
+    agent = make_user()
+    case = make_case(agent)
+    version, updated = case.version, case.updated_at
+    services.change_status(agent, case, Status.NEW)
+    services.change_priority(agent, case, Priority.NORMAL)
+    db.session.flush()
+    assert (case.version, case.updated_at) == (version, updated)
