@@ -97,6 +97,7 @@ def move(case_id: int):
     db.session.commit()
     if is_partial_request():
         return render_template("cases/_card.html", case=case)
+    flash(f"{case.number} is now {case.status.label}.", "success")
     return redirect(_back_to() if request.form.get("next") else url_for("cases.board"))
 
 

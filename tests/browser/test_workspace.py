@@ -70,6 +70,7 @@ def test_keyboard_opens_the_next_case(page, live_server, world):
 
 
 def test_drag_on_the_kanban_board_changes_status(page, live_server, live_app, world):
+    page.set_viewport_size({"width": 1920, "height": 1080})  # every lane on screen
     sign_in(page, live_server, world["email"])
     page.goto(f"{live_server}/cases/board?queue=mine")
     case_id = world["vpn"][0]
@@ -90,3 +91,14 @@ def test_wrong_password_says_so(page, live_server, world):
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Wrong email or password.")).to_be_visible()
+
+
+def test_status_menu_on_a_card_moves_it_without_dragging(page, live_server, live_app, world):
+    page.set_viewport_size({"width": 360, "height": 800})
+    sign_in(page, live_server, world["email"])
+    page.goto(f"{live_server}/cases/board?queue=open")
+    case_id = world["printer"][0]
+    page.locator(f"#move-{case_id}").select_option("open")
+    expect(page.locator(f'[data-kanban-column][data-status="open"] #card-{case_id}')).to_be_attached()
+    assert case_status(live_app, case_id) == Status.OPEN
+    assert "queue=open" in page.url  # back on the same board
