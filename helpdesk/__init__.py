@@ -39,8 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.cases.views import bp as cases_bp
     from helpdesk.people.views import bp as people_bp
+    from helpdesk.sla.views import bp as sla_bp
 
-    for blueprint in (auth_bp, cases_bp, people_bp, admin_bp):
+    for blueprint in (auth_bp, cases_bp, people_bp, admin_bp, sla_bp):
         app.register_blueprint(blueprint)
     web.init_app(app)
     auth.init_app(app)

@@ -78,6 +78,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
         "PAGE_SIZE": _int("PAGE_SIZE", 50),
         "TICKER_SECONDS": _int("TICKER_SECONDS", 60),
+        # Resolved cases close after this many days without a customer reply; 0 never closes them.
+        "AUTO_CLOSE_DAYS": _int("AUTO_CLOSE_DAYS", 7),
         # Seconds before each retry of a failed job under rq, e.g. "30,120,600".
         "JOB_RETRY_INTERVALS": _int_list("JOB_RETRY_INTERVALS", [30, 120, 600]),
         "SESSION_COOKIE_HTTPONLY": True,

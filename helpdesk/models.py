@@ -2,3 +2,4 @@
 import helpdesk.cases.models  # noqa: F401
 import helpdesk.mail.models  # noqa: F401
 import helpdesk.people.models  # noqa: F401
+import helpdesk.sla.models  # noqa: F401

@@ -7,8 +7,16 @@ from sqlalchemy import DateTime, SmallInteger
 from sqlalchemy.types import TypeDecorator
 
 
-def utcnow() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Tests set this to freeze time (the `clock` fixture in tests/sla/conftest.py); nothing else does.
+clock = _system_clock
+
+
+def utcnow() -> datetime:
+    return clock()
 
 
 class UTCDateTime(TypeDecorator):

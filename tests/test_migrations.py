@@ -39,11 +39,11 @@ def _diff(app):
 
 
 def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(empty_database_url, tmp_path):
-    app = create_app(app_config(tmp_path, empty_database_url))
+    app = create_app(app_config(tmp_path, empty_database_url, EDGE_PACKAGES=["mailroom"]))
     with app.app_context():
         upgrade()
         assert _diff(app) == []
-        assert {"cases", "messages", "activities", "users", "outbound_emails"} <= set(inspect(db.engine).get_table_names())
+        assert {"cases", "messages", "activities", "users", "outbound_emails", "inbound_emails", "sla_policies"} <= set(inspect(db.engine).get_table_names())
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()

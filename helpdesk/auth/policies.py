@@ -21,6 +21,7 @@ _MIN_ROLE = {
     "admin.users": Role.ADMIN,
     "admin.groups": Role.ADMIN,
     "admin.custom_fields": Role.ADMIN,
+    "admin.sla": Role.ADMIN,
 }
 _RANK = {Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
 

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, and_, column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.extensions import db
 from helpdesk.people.models import Contact, Group, Organization, User
 from helpdesk.types import IntEnumType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from helpdesk.sla.models import SLAPolicy
 
 
 def _enum(cls):
@@ -100,18 +104,33 @@ class Tag(db.Model):
         return self.name
 
 
+_LIVE_OPEN = and_(column("is_open").is_(True), column("deleted_at").is_(None), column("merged_into_id").is_(None))
+
+
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
-        # The queue views: open cases by recency, narrowed by assignee, group or status.
-        Index("ix_cases_open_updated", "is_open", "updated_at", "id"),
-        Index("ix_cases_assignee_open_updated", "assignee_id", "is_open", "updated_at", "id"),
-        Index("ix_cases_group_open_updated", "group_id", "is_open", "updated_at", "id"),
-        Index("ix_cases_status_updated", "status", "updated_at", "id"),
+        # The queue views. Open queues use partial indexes over live open cases (about a
+        # seventh of all rows), so their pages and capped counts read only the index;
+        # queries must spell the condition as queries.filtered_cases does.
+        Index("ix_cases_live_open_updated", "updated_at", "id", sqlite_where=_LIVE_OPEN, postgresql_where=_LIVE_OPEN),
+        Index("ix_cases_live_open_assignee_updated", "assignee_id", "updated_at", "id",
+              sqlite_where=_LIVE_OPEN, postgresql_where=_LIVE_OPEN),
+        Index("ix_cases_live_open_group_updated", "group_id", "updated_at", "id",
+              sqlite_where=_LIVE_OPEN, postgresql_where=_LIVE_OPEN),
+        Index("ix_cases_live_open_priority_updated", "priority", "updated_at", "id",
+              sqlite_where=_LIVE_OPEN, postgresql_where=_LIVE_OPEN),
+        # Every case by recency, whole or narrowed by one column.
         Index("ix_cases_updated", "updated_at", "id"),
-        Index("ix_cases_open_priority_updated", "is_open", "priority", "updated_at", "id"),
+        Index("ix_cases_assignee_updated", "assignee_id", "updated_at", "id"),
+        Index("ix_cases_group_updated", "group_id", "updated_at", "id"),
+        Index("ix_cases_status_updated", "status", "updated_at", "id"),
         Index("ix_cases_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_cases_contact_updated", "contact_id", "updated_at", "id"),
+        # SLA: the "due soonest" sort, the sweep, and recomputing a policy's open cases.
+        Index("ix_cases_open_sla_due", "is_open", "sla_due_at", "id"),
+        Index("ix_cases_sla_check", "sla_check_at"),
+        Index("ix_cases_sla_policy_open", "sla_policy_id", "is_open"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +153,16 @@ class Case(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # SLA state, computed from the case's SLA events (helpdesk/sla): a clock's deadline is set
+    # while it runs; sla_due_at is the soonest running deadline (None while paused), and
+    # sla_check_at is when the sweep next has a warning or breach to record.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -142,6 +171,7 @@ class Case(db.Model):
     group: Mapped[Group | None] = relationship()
     assignee: Mapped[User | None] = relationship()
     merged_into: Mapped[Case | None] = relationship(remote_side=[id])
+    sla_policy: Mapped[SLAPolicy | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=case_tags, order_by=Tag.name)
     followers: Mapped[list[User]] = relationship(secondary=case_followers, order_by=User.name)
     messages: Mapped[list[Message]] = relationship(

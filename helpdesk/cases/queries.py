@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from helpdesk.cases.models import (
@@ -23,7 +23,7 @@ from helpdesk.cases.models import (
 )
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
-from helpdesk.people.models import User, user_groups
+from helpdesk.people.models import User
 from helpdesk.types import utcnow
 
 QUEUES = {
@@ -37,6 +37,7 @@ SORTS = {
     "updated": "Last updated",
     "created": "Newest",
     "priority": "Priority",
+    "due": "SLA due soonest",
 }
 
 
@@ -96,8 +97,8 @@ def filtered_cases(user: User, f: CaseFilter) -> Select:
     elif f.queue == "unassigned":
         stmt = stmt.where(Case.assignee_id.is_(None), Case.is_open.is_(True))
     elif f.queue == "groups":
-        mine = select(user_groups.c.group_id).where(user_groups.c.user_id == user.id)
-        stmt = stmt.where(Case.group_id.in_(mine), Case.is_open.is_(True))
+        # A literal list keeps the planner on the group index (a subquery made it scan).
+        stmt = stmt.where(Case.group_id.in_([g.id for g in user.groups]), Case.is_open.is_(True))
     elif f.queue == "open":
         stmt = stmt.where(Case.is_open.is_(True))
     statuses = [Status(s) for s in f.status if s in Status._value2member_map_]
@@ -144,11 +145,13 @@ def _sort_columns(sort: str):
         return [Case.id]
     if sort == "priority":
         return [Case.priority, Case.updated_at, Case.id]
+    if sort == "due":
+        return [Case.sla_due_at, Case.id]
     return [Case.updated_at, Case.id]
 
 
 def _encode_cursor(values: list) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else int(v) for v in values])
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else None if v is None else int(v) for v in values])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -158,7 +161,8 @@ def _decode_cursor(cursor: str, sort: str) -> list | None:
         columns = _sort_columns(sort)
         if not isinstance(raw, list) or len(raw) != len(columns):
             return None
-        return [datetime.fromisoformat(v) if col is Case.updated_at else int(v) for v, col in zip(raw, columns)]
+        return [None if v is None and col is Case.sla_due_at else datetime.fromisoformat(v)
+                if col in (Case.updated_at, Case.sla_due_at) else int(v) for v, col in zip(raw, columns)]
     except (ValueError, TypeError, json.JSONDecodeError):
         return None
 
@@ -175,12 +179,11 @@ def case_page(user: User, f: CaseFilter, cursor: str | None = None, limit: int =
     stmt = filtered_cases(user, f)
     after = _decode_cursor(cursor, f.sort) if cursor else None
     if after is not None:
-        # Every sort runs descending, so "after" means a smaller tuple.
-        stmt = stmt.where(_tuple_less(columns, after))
-    stmt = stmt.order_by(*[c.desc() for c in columns]).limit(limit + 1)
+        stmt = stmt.where(_after(f.sort, columns, after))
+    stmt = stmt.order_by(*_order(f.sort, columns)).limit(limit + 1)
     stmt = stmt.options(
         selectinload(Case.assignee), selectinload(Case.group), selectinload(Case.contact),
-        selectinload(Case.organization), selectinload(Case.tags),
+        selectinload(Case.organization), selectinload(Case.tags), selectinload(Case.sla_policy),
     )
     rows = list(db.session.scalars(stmt))
     next_cursor = None
@@ -191,13 +194,43 @@ def case_page(user: User, f: CaseFilter, cursor: str | None = None, limit: int =
     return Page(rows, next_cursor)
 
 
+def _order(sort: str, columns, reverse: bool = False) -> list:
+    """Every sort runs descending, except SLA due: soonest first, cases without a running
+    deadline last."""
+    if sort == "due":
+        if reverse:
+            return [Case.sla_due_at.desc().nulls_first(), Case.id.desc()]
+        return [Case.sla_due_at.asc().nulls_last(), Case.id.asc()]
+    return [c.asc() if reverse else c.desc() for c in columns]
+
+
+def _after(sort: str, columns, values):
+    """The rows that come after `values` in the sort's order."""
+    if sort != "due":
+        return _tuple_less(columns, values)
+    due, case_id = values
+    if due is None:
+        return and_(Case.sla_due_at.is_(None), Case.id > case_id)
+    return or_(Case.sla_due_at > due, and_(Case.sla_due_at == due, Case.id > case_id), Case.sla_due_at.is_(None))
+
+
+def _before(sort: str, columns, values):
+    if sort != "due":
+        return _tuple_greater(columns, values)
+    due, case_id = values
+    if due is None:
+        return or_(Case.sla_due_at.is_not(None), and_(Case.sla_due_at.is_(None), Case.id < case_id))
+    return or_(Case.sla_due_at < due, and_(Case.sla_due_at == due, Case.id < case_id))
+
+
 def _tuple_less(columns, values):
-    """(a, b, c) < (x, y, z) spelled out, so both SQLite and PostgreSQL use the index."""
-    return or_(*[and_(*[columns[j] == values[j] for j in range(i)], col < values[i]) for i, col in enumerate(columns)])
+    """(a, b, c) < (x, y, z) as a row value: PostgreSQL then starts the index scan at the
+    cursor instead of filtering from the top, so deep pages cost what the first does."""
+    return tuple_(*columns) < tuple(values)
 
 
 def _tuple_greater(columns, values):
-    return or_(*[and_(*[columns[j] == values[j] for j in range(i)], col > values[i]) for i, col in enumerate(columns)])
+    return tuple_(*columns) > tuple(values)
 
 
 def queue_counts(user: User, cap: int = 1000) -> dict[str, int]:
@@ -258,9 +291,9 @@ def neighbours(user: User, f: CaseFilter, case: Case) -> tuple[int | None, int |
     columns = _sort_columns(f.sort)
     values = [getattr(case, c.key) for c in columns]
     base = filtered_cases(user, f).with_only_columns(Case.id)
-    newer = base.where(_tuple_greater(columns, values))
-    prev_id = db.session.scalar(newer.order_by(*[c.asc() for c in columns]).limit(1))
-    next_id = db.session.scalar(base.where(_tuple_less(columns, values)).order_by(*[c.desc() for c in columns]).limit(1))
+    newer = base.where(_before(f.sort, columns, values))
+    prev_id = db.session.scalar(newer.order_by(*_order(f.sort, columns, reverse=True)).limit(1))
+    next_id = db.session.scalar(base.where(_after(f.sort, columns, values)).order_by(*_order(f.sort, columns)).limit(1))
     return prev_id, next_id
 
 

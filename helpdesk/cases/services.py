@@ -31,6 +31,7 @@ from helpdesk.cases.models import (
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.people.models import Contact, Group, Organization, User
+from helpdesk.sla import services as sla
 from helpdesk.types import utcnow
 
 Actor = User | Contact | None
@@ -178,6 +179,7 @@ def open_case(
     _set_tags(change, list(tags))
     if isinstance(actor, User):
         case.followers.append(actor)
+    sla.start_case(case)
     change.done()
     return case
 
@@ -195,6 +197,7 @@ def reply_to_case(actor: User, case: Case, *, body: str = "", body_html: str | N
     if case.first_response_at is None:
         case.first_response_at = message.created_at
     change.log("replied")
+    sla.record_reply(case, message.created_at)
     new_status = status or (Status.WAIT_CUSTOMER if case.status in (Status.NEW, Status.ASSIGNED, Status.OPEN) else None)
     if new_status is not None and new_status != case.status:
         _set_status(change, new_status, actor)
@@ -228,6 +231,7 @@ def add_customer_message(contact: Contact, case: Case, *, body: str = "", body_h
     new_status = policies.status_after_customer_message(case.status)
     if new_status != case.status:
         _set_status(change, new_status, contact)
+    sla.record_customer_message(case, message.created_at)
     change.done()
     return message
 
@@ -411,14 +415,16 @@ def _set_status(change: _Change, status: Status, actor: Actor, reason: str | Non
         case.resolved_at = case.resolved_at or now
     else:
         case.resolved_at = case.closed_at = None
-    case.status = status
+    old, case.status = case.status, status
     case.is_open = status.is_open
+    sla.record_status(case, old, status, now)
 
 
 def _set_priority(change: _Change, priority: Priority) -> None:
     if priority != change.case.priority:
         change.log("changed", "priority", change.case.priority, priority)
-        change.case.priority = priority
+        old, change.case.priority = change.case.priority, priority
+        sla.record_priority(change.case, old, priority, utcnow())
 
 
 def _set_assignment(change: _Change, assignee: User | None, group: Group | None, explicit_status: bool = False) -> None:
@@ -534,7 +540,9 @@ def merge_cases(actor: User, source: Case, target: Case) -> Case:
     out = _Change(source, actor)
     if source.status != Status.CLOSED:
         out.log("changed", "status", source.status, Status.CLOSED, f"merged into {target.number}")
+        old_status = source.status
         source.status, source.is_open, source.closed_at = Status.CLOSED, False, utcnow()
+        sla.record_status(source, old_status, Status.CLOSED, source.closed_at)
     source.merged_into = target
     out.log("merged", reason=f"merged into {target.number}")
     out.done()
@@ -565,6 +573,7 @@ def split_message(actor: User, message: Message, subject: str | None = None) -> 
     new.log("split_from", reason=f"message split from {source.number}")
     if isinstance(actor, User):
         case.followers.append(actor)
+    sla.start_case(case)
     new.done()
     old = _Change(source, actor)
     old.log("split", reason=f"a message was split into {case.number}")

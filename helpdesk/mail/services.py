@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 
 from flask import current_app
@@ -18,6 +18,10 @@ from helpdesk.types import utcnow
 
 # Mail clients thread on the first and the latest ids; the middle of a long thread only adds bulk.
 MAX_REFERENCES = 20
+
+# Called with each new OutboundEmail before it is flushed, so an edge package (the mailroom)
+# can give it the sending mailbox's From and signature without the core knowing mailboxes.
+compose_hooks: list[Callable[[OutboundEmail], None]] = []
 
 
 def queue_email(
@@ -70,6 +74,8 @@ def queue_email(
         created_at=utcnow(),
         attachments=[OutboundAttachment(blob=a.blob, filename=a.filename) for a in attachments],
     )
+    for hook in compose_hooks:
+        hook(email)
     db.session.add(email)
     db.session.flush()
     jobs.enqueue(send_outbound_email, email.id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:16:40.043833
+Create Date: 2026-11-23 10:54:57.931464
 
 """
 from alembic import op
@@ -24,6 +24,22 @@ def upgrade():
     sa.Column('content_type', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blobs'))
+    )
+    op.create_table('blocked_senders',
+    sa.Column('pattern', sa.String(length=254), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('pattern', name=op.f('pk_blocked_senders'))
+    )
+    op.create_table('business_hours',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('weekly', sa.JSON(), nullable=False),
+    sa.Column('holidays', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_business_hours')),
+    sa.UniqueConstraint('name', name=op.f('uq_business_hours_name'))
     )
     op.create_table('custom_fields',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -94,6 +110,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_contacts_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('mailboxes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('address', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('from_name', sa.String(length=100), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('signature', sa.Text(), nullable=False),
+    sa.Column('auto_reply', sa.Boolean(), nullable=False),
+    sa.Column('auto_reply_template', sa.Text(), nullable=False),
+    sa.Column('plus_addressing', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('imap_host', sa.String(length=200), nullable=True),
+    sa.Column('imap_port', sa.Integer(), nullable=True),
+    sa.Column('imap_security', sa.String(length=10), nullable=False),
+    sa.Column('imap_username', sa.String(length=200), nullable=True),
+    sa.Column('imap_password', sa.String(length=200), nullable=True),
+    sa.Column('imap_folder', sa.String(length=200), nullable=False),
+    sa.Column('imap_processed_folder', sa.String(length=200), nullable=True),
+    sa.Column('imap_uidvalidity', sa.Integer(), nullable=True),
+    sa.Column('imap_last_uid', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_mailboxes_group_id_groups')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mailboxes')),
+    sa.UniqueConstraint('address', name=op.f('uq_mailboxes_address'))
+    )
     op.create_table('saved_views',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -107,12 +148,39 @@ def upgrade():
     with op.batch_alter_table('saved_views', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_saved_views_user_id'), ['user_id'], unique=False)
 
+    op.create_table('sla_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('business_hours_id', sa.Integer(), nullable=True),
+    sa.Column('targets', sa.JSON(), nullable=False),
+    sa.Column('pause_statuses', sa.JSON(), nullable=False),
+    sa.Column('warning_percent', sa.Integer(), nullable=True),
+    sa.Column('escalations', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['business_hours_id'], ['business_hours.id'], name=op.f('fk_sla_policies_business_hours_id_business_hours')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_policies')),
+    sa.UniqueConstraint('name', name=op.f('uq_sla_policies_name'))
+    )
     op.create_table('user_groups',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_user_groups_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_groups_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_user_groups'))
+    )
+    op.create_table('bouncing_addresses',
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('bounces', sa.Integer(), nullable=False),
+    sa.Column('last_reason', sa.String(length=500), nullable=True),
+    sa.Column('last_bounce_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_bouncing_addresses_contact_id_contacts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('email', name=op.f('pk_bouncing_addresses'))
     )
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,24 +203,49 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('sla_policy_id', sa.Integer(), nullable=True),
+    sa.Column('first_response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_check_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_paused_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_cases_assignee_id_users')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_cases_contact_id_contacts')),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_cases_group_id_groups')),
     sa.ForeignKeyConstraint(['merged_into_id'], ['cases.id'], name=op.f('fk_cases_merged_into_id_cases')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_cases_organization_id_organizations')),
+    sa.ForeignKeyConstraint(['sla_policy_id'], ['sla_policies.id'], name=op.f('fk_cases_sla_policy_id_sla_policies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('number', name=op.f('uq_cases_number'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index('ix_cases_assignee_open_updated', ['assignee_id', 'is_open', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_assignee_updated', ['assignee_id', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_contact_updated', ['contact_id', 'updated_at', 'id'], unique=False)
-        batch_op.create_index('ix_cases_group_open_updated', ['group_id', 'is_open', 'updated_at', 'id'], unique=False)
-        batch_op.create_index('ix_cases_open_priority_updated', ['is_open', 'priority', 'updated_at', 'id'], unique=False)
-        batch_op.create_index('ix_cases_open_updated', ['is_open', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_group_updated', ['group_id', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_live_open_assignee_updated', ['assignee_id', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.create_index('ix_cases_live_open_group_updated', ['group_id', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.create_index('ix_cases_live_open_priority_updated', ['priority', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.create_index('ix_cases_live_open_updated', ['updated_at', 'id'], unique=False, sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.create_index('ix_cases_open_sla_due', ['is_open', 'sla_due_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_organization_updated', ['organization_id', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_sla_check', ['sla_check_at'], unique=False)
+        batch_op.create_index('ix_cases_sla_policy_open', ['sla_policy_id', 'is_open'], unique=False)
         batch_op.create_index('ix_cases_status_updated', ['status', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_updated', ['updated_at', 'id'], unique=False)
 
+    op.create_table('mail_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mailbox_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('actions', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_mail_rules_mailbox_id_mailboxes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_rules'))
+    )
     op.create_table('activities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -202,6 +295,22 @@ def upgrade():
     with op.batch_alter_table('case_tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_tags_tag_id'), ['tag_id'], unique=False)
 
+    op.create_table('case_watchers',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_watchers_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_case_watchers_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('case_id', 'contact_id', name=op.f('pk_case_watchers'))
+    )
+    op.create_table('mail_thread_refs',
+    sa.Column('message_id', sa.String(length=998), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_mail_thread_refs_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_mail_thread_refs'))
+    )
+    with op.batch_alter_table('mail_thread_refs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_thread_refs_case_id'), ['case_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -224,6 +333,25 @@ def upgrade():
         batch_op.create_index('ix_messages_case_created', ['case_id', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_email_message_id'), ['email_message_id'], unique=False)
 
+    op.create_table('sla_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('clock', sa.String(length=20), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('policy_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=300), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('once_key', sa.String(length=120), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_sla_events_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['policy_id'], ['sla_policies.id'], name=op.f('fk_sla_events_policy_id_sla_policies'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_events')),
+    sa.UniqueConstraint('once_key', name=op.f('uq_sla_events_once_key'))
+    )
+    with op.batch_alter_table('sla_events', schema=None) as batch_op:
+        batch_op.create_index('ix_sla_events_case_at', ['case_id', 'at', 'id'], unique=False)
+
     op.create_table('attachments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -237,6 +365,37 @@ def upgrade():
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_blob_sha256'), ['blob_sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_attachments_message_id'), ['message_id'], unique=False)
+
+    op.create_table('inbound_emails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mailbox_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('message_id', sa.String(length=998), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sender', sa.String(length=254), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'processed', 'screened', 'duplicate', 'failed', name='inboundstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=True),
+    sa.Column('traceback', sa.Text(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('case_message_id', sa.Integer(), nullable=True),
+    sa.Column('thread_reason', sa.String(length=300), nullable=True),
+    sa.Column('acknowledged', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_inbound_emails_case_id_cases')),
+    sa.ForeignKeyConstraint(['case_message_id'], ['messages.id'], name=op.f('fk_inbound_emails_case_message_id_messages')),
+    sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_inbound_emails_mailbox_id_mailboxes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_emails')),
+    sa.UniqueConstraint('mailbox_id', 'message_id', name=op.f('uq_inbound_emails_mailbox_id'))
+    )
+    with op.batch_alter_table('inbound_emails', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inbound_emails_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbound_emails_case_message_id'), ['case_message_id'], unique=False)
+        batch_op.create_index('ix_inbound_emails_sender_received', ['sender', 'received_at'], unique=False)
+        batch_op.create_index('ix_inbound_emails_status_received', ['status', 'received_at'], unique=False)
 
     op.create_table('outbound_emails',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -298,16 +457,32 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbound_emails_case_id'))
 
     op.drop_table('outbound_emails')
+    with op.batch_alter_table('inbound_emails', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_emails_status_received')
+        batch_op.drop_index('ix_inbound_emails_sender_received')
+        batch_op.drop_index(batch_op.f('ix_inbound_emails_case_message_id'))
+        batch_op.drop_index(batch_op.f('ix_inbound_emails_case_id'))
+
+    op.drop_table('inbound_emails')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_message_id'))
         batch_op.drop_index(batch_op.f('ix_attachments_blob_sha256'))
 
     op.drop_table('attachments')
+    with op.batch_alter_table('sla_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_sla_events_case_at')
+
+    op.drop_table('sla_events')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_email_message_id'))
         batch_op.drop_index('ix_messages_case_created')
 
     op.drop_table('messages')
+    with op.batch_alter_table('mail_thread_refs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_thread_refs_case_id'))
+
+    op.drop_table('mail_thread_refs')
+    op.drop_table('case_watchers')
     with op.batch_alter_table('case_tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_tags_tag_id'))
 
@@ -321,22 +496,31 @@ def downgrade():
         batch_op.drop_index('ix_activities_case_created')
 
     op.drop_table('activities')
+    op.drop_table('mail_rules')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_updated')
         batch_op.drop_index('ix_cases_status_updated')
+        batch_op.drop_index('ix_cases_sla_policy_open')
+        batch_op.drop_index('ix_cases_sla_check')
         batch_op.drop_index('ix_cases_organization_updated')
-        batch_op.drop_index('ix_cases_open_updated')
-        batch_op.drop_index('ix_cases_open_priority_updated')
-        batch_op.drop_index('ix_cases_group_open_updated')
+        batch_op.drop_index('ix_cases_open_sla_due')
+        batch_op.drop_index('ix_cases_live_open_updated', sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.drop_index('ix_cases_live_open_priority_updated', sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.drop_index('ix_cases_live_open_group_updated', sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.drop_index('ix_cases_live_open_assignee_updated', sqlite_where=sa.text('is_open IS 1 AND deleted_at IS NULL AND merged_into_id IS NULL'), postgresql_where=sa.text('is_open IS true AND deleted_at IS NULL AND merged_into_id IS NULL'))
+        batch_op.drop_index('ix_cases_group_updated')
         batch_op.drop_index('ix_cases_contact_updated')
-        batch_op.drop_index('ix_cases_assignee_open_updated')
+        batch_op.drop_index('ix_cases_assignee_updated')
 
     op.drop_table('cases')
+    op.drop_table('bouncing_addresses')
     op.drop_table('user_groups')
+    op.drop_table('sla_policies')
     with op.batch_alter_table('saved_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_saved_views_user_id'))
 
     op.drop_table('saved_views')
+    op.drop_table('mailboxes')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_organization_id'))
         batch_op.drop_index(batch_op.f('ix_contacts_email'))
@@ -348,5 +532,7 @@ def downgrade():
     op.drop_table('login_throttles')
     op.drop_table('groups')
     op.drop_table('custom_fields')
+    op.drop_table('business_hours')
+    op.drop_table('blocked_senders')
     op.drop_table('blobs')
     # ### end Alembic commands ###
