@@ -246,3 +246,15 @@ def test_follow_and_unfollow(signed_in, agent, make_user, make_case):
     signed_in.post(f"/cases/{case.id}/follow", data={"follow": "0"})
     db.session.expire_all()
     assert agent not in case.followers
+
+
+def test_tag_filter_works_for_rare_and_common_tags(signed_in, agent, make_case, monkeypatch):
+    from helpdesk.cases import queries
+
+    tagged = [make_case(agent, subject=f"Tagged {i}", tags=["outage"]) for i in range(3)]
+    plain = make_case(agent, subject="Untagged one")
+    for limit in (100, 1):  # a list of ids, then the subquery
+        monkeypatch.setattr(queries, "TAG_LIST_LIMIT", limit)
+        html = signed_in.get("/cases?queue=open&tag=Outage").get_data(as_text=True)
+        assert all(c.subject in html for c in tagged) and plain.subject not in html
+    assert "No cases here" in signed_in.get("/cases?queue=open&tag=nonexistent").get_data(as_text=True)
