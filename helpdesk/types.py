@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, SmallInteger
+from sqlalchemy import DateTime, Enum, SmallInteger
 from sqlalchemy.types import TypeDecorator
 
 
@@ -56,3 +56,8 @@ class IntEnumType(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else self.enum_class(value)
+
+
+def string_enum(enum_class, length: int = 30) -> Enum:
+    """A str Enum stored as its values in a plain VARCHAR (no database enum type to migrate)."""
+    return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

@@ -10,11 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from helpdesk.cases.models import Case, Message
 from helpdesk.extensions import db
 from helpdesk.people.models import Contact, Group
-from helpdesk.types import UTCDateTime, utcnow
-
-
-def _enum(cls):
-    return db.Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from helpdesk.types import UTCDateTime, string_enum, utcnow
 
 
 class Mailbox(db.Model):
@@ -84,7 +80,7 @@ class InboundEmail(db.Model):
     sender: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[InboundStatus] = mapped_column(_enum(InboundStatus), default=InboundStatus.QUEUED)
+    status: Mapped[InboundStatus] = mapped_column(string_enum(InboundStatus, 20), default=InboundStatus.QUEUED)
     reason: Mapped[str | None] = mapped_column(String(500))
     traceback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -10,14 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.extensions import db
 from helpdesk.people.models import Contact, Group, Organization, User
-from helpdesk.types import IntEnumType, UTCDateTime, utcnow
+from helpdesk.types import IntEnumType, UTCDateTime, string_enum, utcnow
 
 if TYPE_CHECKING:
     from helpdesk.sla.models import SLAPolicy
-
-
-def _enum(cls):
-    return db.Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
 
 class Status(str, enum.Enum):
@@ -136,10 +132,10 @@ class Case(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(40), unique=True)
     subject: Mapped[str] = mapped_column(String(300))
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
+    status: Mapped[Status] = mapped_column(string_enum(Status), default=Status.NEW)
     is_open: Mapped[bool] = mapped_column(default=True)
     priority: Mapped[Priority] = mapped_column(IntEnumType(Priority), default=Priority.NORMAL)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    channel: Mapped[Channel] = mapped_column(string_enum(Channel), default=Channel.WEB)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
@@ -188,10 +184,10 @@ class Message(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    kind: Mapped[MessageKind] = mapped_column(string_enum(MessageKind))
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    channel: Mapped[Channel] = mapped_column(string_enum(Channel), default=Channel.WEB)
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     email_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
@@ -281,7 +277,7 @@ class CustomField(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60), unique=True)
     label: Mapped[str] = mapped_column(String(100))
-    type: Mapped[FieldType] = mapped_column(_enum(FieldType))
+    type: Mapped[FieldType] = mapped_column(string_enum(FieldType))
     choices: Mapped[list] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)

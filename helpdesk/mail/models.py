@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.cases.models import Blob, Case, Message
 from helpdesk.extensions import db
-from helpdesk.types import UTCDateTime, utcnow
+from helpdesk.types import UTCDateTime, string_enum, utcnow
 
 
 class EmailStatus(str, enum.Enum):
@@ -29,10 +29,6 @@ class AutoSubmitted(str, enum.Enum):
     AUTO_GENERATED = "auto-generated"  # started by us (reminders, notifications)
 
 
-def _enum(cls):
-    return db.Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
 class OutboundEmail(db.Model):
     __tablename__ = "outbound_emails"
 
@@ -48,10 +44,10 @@ class OutboundEmail(db.Model):
     references: Mapped[str | None] = mapped_column(Text)  # message ids, space separated
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
-    auto_submitted: Mapped[AutoSubmitted | None] = mapped_column(_enum(AutoSubmitted))
+    auto_submitted: Mapped[AutoSubmitted | None] = mapped_column(string_enum(AutoSubmitted, 20))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     case_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
-    status: Mapped[EmailStatus] = mapped_column(_enum(EmailStatus), default=EmailStatus.QUEUED, index=True)
+    status: Mapped[EmailStatus] = mapped_column(string_enum(EmailStatus, 20), default=EmailStatus.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
