@@ -244,9 +244,12 @@ class Worker(RQWorker):
 def periodic_jobs(app: Flask | None = None) -> list[PeriodicJob]:
     """Every periodic job of the core and the edge packages, found by importing their modules."""
     app = app or (current_app._get_current_object() if has_app_context() else process_app())
-    for package in ("helpdesk", *app.config["EDGE_PACKAGES"]):
+    packages = ("helpdesk", *app.config["EDGE_PACKAGES"])
+    for package in packages:
         _import_job_modules(package)
-    return sorted(PERIODIC.values(), key=lambda p: p.name)
+    # A package imported for another app in this process is not this app's to run.
+    mine = [p for p in PERIODIC.values() if p.func.__module__.split(".")[0] in packages]
+    return sorted(mine, key=lambda p: p.name)
 
 
 def _import_job_modules(package: str) -> None:

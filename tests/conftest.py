@@ -96,6 +96,27 @@ def app(_app, tmp_path):
 
 
 @pytest.fixture
+def make_app(tmp_path):
+    """Apps on a SQLite file of their own, where commits are real: for threads and worker
+    processes that share the file. Keyword arguments override the config."""
+    made = []
+
+    def make(**overrides):
+        folder = tmp_path / f"app{len(made)}"
+        app = create_app(app_config(folder, f"sqlite:///{folder / 'helpdesk.db'}", **overrides))
+        with app.app_context():
+            db.create_all()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

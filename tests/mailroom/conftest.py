@@ -79,29 +79,9 @@ def deliver(app, mailbox):
 
 
 @pytest.fixture
-def make_app(tmp_path):
-    """Apps with the mailroom on a SQLite file of their own, where commits are real (workers can share it)."""
-    made = []
-
-    def make(**overrides):
-        folder = tmp_path / f"app{len(made)}"
-        app = create_app({
-            "ENV": "testing", "TESTING": True, "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'helpdesk.db'}",
-            "INSTANCE_PATH": str(folder / "instance"), "ATTACHMENT_DIR": str(folder / "attachments"),
-            "OUTBOX_DIR": str(folder / "outbox"), "EDGE_PACKAGES": ["mailroom"], "REDIS_URL": None,
-            "SMTP_HOST": None, "WTF_CSRF_ENABLED": False, **overrides,
-        })
-        with app.app_context():
-            db.create_all()
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def make_app(make_app):
+    """The shared real-commit apps, with the mailroom loaded."""
+    return lambda **overrides: make_app(**{"EDGE_PACKAGES": ["mailroom"], **overrides})
 
 
 GENERATOR = CORPUS.parents[1] / "tools" / "gen_email_corpus.py"

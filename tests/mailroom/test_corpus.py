@@ -12,7 +12,6 @@ from mailroom.models import InboundEmail, InboundStatus
 from mailroom.services import store_inbound
 from tests.mailroom.conftest import CORPUS
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared email corpora are not here")
 FINAL = {InboundStatus.PROCESSED, InboundStatus.SCREENED, InboundStatus.DUPLICATE, InboundStatus.FAILED}
 
 

@@ -98,7 +98,7 @@ def test_the_lmtp_listener_answers_once_per_recipient(make_app):
 @pytest.fixture
 def dovecot():
     if not (shutil.which(DOVECOT) and os.path.exists("/usr/lib/dovecot/imap")):
-        pytest.skip("dovecot-imapd is not installed (scripts/test installs it)")
+        pytest.fail("dovecot-imapd is not installed: run scripts/test, which installs it")
     # Dovecot's mail processes run as nobody, which cannot enter pytest's private tmp folders.
     workdir = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
     workdir.chmod(0o755)

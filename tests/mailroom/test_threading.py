@@ -11,7 +11,6 @@ from mailroom.models import InboundEmail, InboundStatus
 from mailroom.services import create_mailbox, store_inbound
 from tests.mailroom.conftest import GENERATOR, generate_corpus
 
-pytestmark = pytest.mark.skipif(not GENERATOR.is_file(), reason="the shared corpus generator is not here")
 
 
 def _ingest(app, folder, rows) -> dict[str, InboundEmail]:
