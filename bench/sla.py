@@ -63,20 +63,33 @@ def main() -> None:
                   f"on {db.engine.dialect.name} in {time.perf_counter() - started:.1f} s")
 
             policy = db.session.get(SLAPolicy, policy_id)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             count = recompute_cases(policy, "benchmark: first deadlines", NOW)
             db.session.commit()
             seconds = time.perf_counter() - started
-            print(f"compute deadlines from scratch: {count:,} open cases in {seconds:.2f} s ({count / seconds:,.0f} cases/s)")
-            # The admin's edit: Normal and Low targets doubled, so three cases in four move.
+            print(f"compute deadlines from scratch: {count:,} open cases in {seconds:.2f} s ({count / seconds:,.0f} cases/s; "
+                  f"{time.process_time() - cpu:.2f} s of this process's CPU)")
+            # The admin's edit: Normal and Low targets doubled, so three cases in four move. Timed
+            # over every open case (as after a calendar edit), then as save_policy enqueues it
+            # (only the priorities whose targets changed).
             policy.targets = {p: {c: m * 2 if p in ("1", "2") else m for c, m in row.items()} for p, row in TARGETS.items()}
             db.session.commit()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             count = recompute_cases(policy, "benchmark: policy edited", NOW)
             db.session.commit()
             seconds = time.perf_counter() - started
+            # On a shared machine the wall time also counts waiting for a core; the CPU time
+            # (SQLite runs in this process) says what the work itself costs.
             print(f"recompute deadlines after a policy edit: {count:,} open cases in {seconds:.2f} s "
-                  f"({count / seconds:,.0f} cases/s; target 100,000 in 10 s)")
+                  f"({count / seconds:,.0f} cases/s; target 100,000 in 10 s; {time.process_time() - cpu:.2f} s of this process's CPU)")
+            policy.targets = TARGETS
+            db.session.commit()
+            started, cpu = time.perf_counter(), time.process_time()
+            count = recompute_cases(policy, "benchmark: Normal and Low targets edited", NOW, priorities=[1, 2])
+            db.session.commit()
+            seconds = time.perf_counter() - started
+            print(f"the same edit as save_policy enqueues it (Normal and Low only): {count:,} open cases in {seconds:.2f} s "
+                  f"({time.process_time() - cpu:.2f} s of this process's CPU)")
 
             due = db.session.scalar(select(func.count()).select_from(Case).where(Case.sla_check_at <= NOW))
             started = time.perf_counter()

@@ -34,16 +34,26 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     _init_request_id(app)
 
-    from helpdesk import auth, jobs, models, web  # noqa: F401  (models register their tables)
+    from helpdesk import auth, i18n, jobs, models, web  # noqa: F401  (models register their tables)
     from helpdesk.admin.views import bp as admin_bp
+    from helpdesk.assets.views import bp as assets_bp
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.cases.views import bp as cases_bp
+    from helpdesk.chat import views as chat_views
+    from helpdesk.contracts.views import bp as contracts_bp
+    from helpdesk.imports.views import bp as imports_bp
+    from helpdesk.notifications import views as notifications_views
     from helpdesk.people.views import bp as people_bp
+    from helpdesk.recycle.views import bp as recycle_bp
     from helpdesk.sla.views import bp as sla_bp
 
-    for blueprint in (auth_bp, cases_bp, people_bp, admin_bp, sla_bp):
+    for blueprint in (auth_bp, cases_bp, people_bp, assets_bp, contracts_bp, sla_bp, admin_bp, recycle_bp, imports_bp,
+                      notifications_views.bp):
         app.register_blueprint(blueprint)
+    chat_views.init_app(app)  # the console's blueprint and the live transport
+    notifications_views.init_app(app)  # template helpers: the bell's count, follow buttons
     web.init_app(app)
+    i18n.init_app(app)
     auth.init_app(app)
     jobs.init_app(app)
 

@@ -12,11 +12,17 @@ from flask.cli import AppGroup
 from sqlalchemy import event, func, select, update
 
 from helpdesk.admin.services import create_custom_field
+from helpdesk.assets import services as asset_services
+from helpdesk.assets.models import Asset, AssetStatus, Product
 from helpdesk.cases import services as case_services
 from helpdesk.cases.models import (
     Activity, Case, Channel, CustomField, FieldType, Message, MessageKind, Priority, Status,
 )
+from helpdesk.chat import services as chat_services
+from helpdesk.chat.models import CannedReply, ChatTopic
 from helpdesk.config import DEV_ENVIRONMENTS
+from helpdesk.contracts import services as contract_services
+from helpdesk.contracts.models import ContractStatus, ServiceContract
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mail.models import EmailStatus, OutboundEmail
@@ -86,14 +92,23 @@ def seed_command(case_count: int, if_empty: bool, seed: int) -> None:
     try:
         seeder = _Seeder(random.Random(seed))
         seeder.people()
+        seeder.catalog()
         db.session.commit()
         for done in seeder.cases(case_count):
             db.session.commit()
             click.echo(f"  {done}/{case_count} cases")
+        seeder.use_up_contract()
+        db.session.commit()
+        # Edge packages (the knowledge base, ...) add their own demo data without the core importing
+        # them: their init_app appends fn(rng) to app.extensions["demo_seeders"].
+        for fn in current_app.extensions.get("demo_seeders", []):
+            fn(random.Random(f"{seed}:{getattr(fn, '__module__', '')}.{getattr(fn, '__name__', '')}"))
+            db.session.commit()
     except ValidationFailed as exc:
         _fail(exc.errors)
     click.echo(f"Seeded {len(seeder.orgs)} organizations, {len(seeder.contacts)} contacts, "
-               f"{len(seeder.users)} staff and {case_count} cases.")
+               f"{len(seeder.users)} staff and {case_count} cases; {len(seeder.assets)} assets of "
+               f"{len(seeder.products)} products and {len(seeder.contracts)} service contracts.")
     _print_logins()
 
 
@@ -116,6 +131,9 @@ def _print_logins() -> None:
             continue
         password = DEMO_PASSWORD if user.active else "(deactivated)"
         rows.append((user.role.label, user.email, password, user.name))
+    for contact in db.session.scalars(select(Contact).where(Contact.portal_enabled.is_(True)).order_by(Contact.id).limit(2)):
+        role = "Customer (manager)" if contact.portal_role == "org_manager" else "Customer"
+        rows.append((role, contact.email, DEMO_PASSWORD + " at /portal", contact.name))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     click.echo("\nDemo sign-ins:")
     for n, row in enumerate(rows):
@@ -145,6 +163,7 @@ class _Seeder:
         self.now = utcnow().replace(microsecond=0)
         self.orgs, self.contacts, self.users, self.groups, self.fields = [], [], {}, {}, {}
         self.inserted: list[tuple[type, int]] = []  # (model, id) of rows the services inserted since the last stamp
+        self.products, self.assets, self.contracts = {}, [], {}
 
     # people, groups and fields, each found again when it exists already
 
@@ -187,12 +206,80 @@ class _Seeder:
                                                   organization=org)
                 contact.created_at = since
             self.contacts.append(contact)
+        # Two customers may sign in to the portal (/portal): a member and their organization's manager.
+        for contact, role in ((self.contacts[0], "member"), (self.contacts[len(self.orgs)], "org_manager")):
+            if not contact.portal_password_hash:
+                contact.portal_enabled, contact.portal_role = True, role
+                contact.portal_password_hash = services.hash_password(DEMO_PASSWORD)
+                contact.portal_session_token = f"demo-{contact.id}"
         for key, label, type_, choices in CUSTOM_FIELDS:
             field = db.session.scalar(select(CustomField).where(CustomField.key == key))
             if field is None:
                 field = create_custom_field(None, key=key, label=label, type=FieldType(type_), choices=choices,
                                             position=len(self.fields) + 1)
             self.fields[key] = field
+
+    # products, assets, service contracts and live chat, each found again when it exists already
+
+    def catalog(self) -> None:
+        # Its own generator, drawn once from the main one: the cases stay the same whatever the catalog holds.
+        rng = random.Random(self.rng.getrandbits(64))
+        today = self.now.date()
+        for code, name, category in PRODUCTS:
+            self.products[code] = (db.session.scalar(select(Product).where(Product.code == code))
+                                   or asset_services.save_product(None, None, name=name, code=code, category=category))
+        for n in range(ASSET_COUNT):
+            code = rng.choice(list(self.products))
+            contact = self.contacts[rng.randrange(len(self.contacts))]
+            sold = today - timedelta(days=rng.randrange(30, 1400))
+            years = rng.choice([1, 2, 3])
+            serial = f"{code.split('-')[0]}{sold:%y%m}-{rng.randrange(10000, 99999)}{n:02d}"
+            status, notes = rng.choices(list(AssetStatus), [80, 8, 5, 7])[0], rng.choice(ASSET_NOTES)
+            asset = db.session.scalar(select(Asset).where(Asset.serial_number == serial))
+            if asset is None:
+                # Every third asset belongs to the organization as a whole, not to one person.
+                owner = ({"organization_id": contact.organization.id} if contact.organization and n % 3 == 0
+                         else {"contact_id": contact.id})
+                asset = asset_services.save_asset(None, None, dict(
+                    serial_number=serial, product_id=self.products[code].id, status=status.value,
+                    date_sold=sold.isoformat(), warranty_end=sold.replace(year=sold.year + years, day=min(sold.day, 28)).isoformat(),
+                    notes=notes, **owner))
+            self.assets.append(asset)
+        for n, (name, unit, total, start_days, end_days, use) in enumerate(CONTRACTS):
+            org = self.orgs[n % len(self.orgs)]
+            full_name = f"{org.name}: {name}"
+            contract = db.session.scalar(select(ServiceContract).where(ServiceContract.name == full_name))
+            if contract is None:
+                contract = contract_services.save_contract(None, None, dict(
+                    name=full_name, organization_id=org.id, tracking_unit=unit, total_units=total,
+                    start_date=(today - timedelta(days=start_days)).isoformat(),
+                    end_date=(today + timedelta(days=end_days)).isoformat()))
+            self.contracts[use] = contract
+        for position, (name, group) in enumerate(CHAT_TOPICS, start=1):
+            if db.session.scalar(select(ChatTopic).where(ChatTopic.name == name)) is None:
+                chat_services.save_topic(None, None, {"name": name, "group_id": self.groups[group].id,
+                                                      "position": position})
+        for title, body in CANNED_REPLIES:
+            if db.session.scalar(select(CannedReply).where(CannedReply.title == title)) is None:
+                chat_services.save_canned_reply(None, None, title=title, body=body)
+
+    def use_up_contract(self) -> None:
+        """The "exhausted" demo contract: the rest of its hours logged on its customer's latest case."""
+        contract = self.contracts.get("exhausted")
+        if contract is None or contract.status != ContractStatus.ACTIVE:
+            return
+        case = db.session.scalar(select(Case).where(Case.service_contract_id == contract.id)
+                                 .order_by(Case.id.desc()).limit(1))
+        left = int(round((contract.total_units - contract.used_units) * 60))
+        if case is None or left <= 0:
+            return
+        agent = case.assignee or self.users["agent@example.com"]
+        entry = contract_services.log_time(agent, case, minutes=left, note="On-site visit: replaced the core switch",
+                                           work_date=case.updated_at.date())
+        # Dated with the case's last change, like everything else the seeder wrote.
+        db.session.execute(update(Activity).where(Activity.case_id == case.id, Activity.created_at > case.updated_at)
+                           .values(created_at=case.updated_at))
+        entry.created_at = case.updated_at
 
     def _names(self, count: int) -> list[tuple[str, str]]:
         """Distinct people, no surname more than twice: a crowd of Hoffmanns looks invented."""
@@ -275,6 +362,13 @@ class _Seeder:
             if not clock.advance(minutes=(10, 1440) if r == 0 else (20, 600)):
                 return
             clock.stamp(case, services.reply_to_case(owner, case, body=self._reply(topic, words, owner, r == 0)))
+            if r == 0 and ((case.service_contract_id and rng.random() < 0.6) or rng.random() < 0.05):
+                # Time spent: every case under a contract, now and then another.
+                minutes = rng.choice([10, 15, 20, 30, 45, 60, 90])
+                entry = contract_services.log_time(owner, case, minutes=minutes, billable=rng.random() < 0.85,
+                                                   note=rng.choice(TIME_NOTES), work_date=clock.t.date())
+                entry.created_at = clock.t
+                clock.stamp(case)
             if r == rounds and finish:
                 break
             if not clock.advance(minutes=(30, 2880)):
@@ -577,4 +671,35 @@ NOTES = [
     "Same issue reported by two other customers this week; linking them.",
     "Called {first}, no answer. Left a voicemail.",
     "Escalated to the network team, ticket NET-{amount}.",
+]
+
+PRODUCTS = [
+    ("LPR-4200", "LaserPro 4200 printer", "Printers"),
+    ("NAS-220", "VaultBox NAS 220", "Storage"),
+    ("SW-24P", "NetCore 24-port switch", "Network"),
+    ("FW-100", "Guardian 100 firewall", "Network"),
+    ("LT-14", "WorkBook 14 laptop", "Computers"),
+    ("MON-27", "ClearView 27-inch monitor", "Displays"),
+]
+ASSET_COUNT = 40
+ASSET_NOTES = ["", "", "Installed by our technician.", "Leased, returns at the end of the term.",
+               "Second-hand unit, refurbished.", "Spare kept in the server room."]
+# (name, unit, total units, started days ago, ends in days, role in the demo)
+CONTRACTS = [
+    ("Premium support 2026", "hours", 120, 200, 165, "hours"),
+    ("Incident pack", "incidents", 25, 150, 215, "incidents"),
+    ("Managed network", "hours", 80, 330, 12, "near_expiry"),
+    ("Priority support", "hours", 6, 120, 120, "exhausted"),
+    ("On-site days", "days", 10, 90, 275, "days"),
+    ("Standard support", "hours", 40, 60, 305, "standard"),
+    ("Printer care", "incidents", 12, 180, 185, "printer"),
+    ("Support 2025", "hours", 50, 500, -40, "expired"),
+]
+TIME_NOTES = ["Remote session with the customer", "Checked logs and configuration", "Phone call",
+              "Tested the fix", "Research and write-up", ""]
+CHAT_TOPICS = [("Technical help", "Technical"), ("Billing and invoices", "Billing")]
+CANNED_REPLIES = [
+    ("Greeting", "Hi, thanks for reaching out! Let me have a look at this for you."),
+    ("Ask for details", "Could you tell me the serial number of the device and what you see on the screen?"),
+    ("Closing", "Glad I could help. If anything else comes up, just start a new chat. Have a nice day!"),
 ]

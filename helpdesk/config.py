@@ -77,9 +77,23 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 15),
         "PAGE_SIZE": _int("PAGE_SIZE", 50),
+        # Where staff reach the web app; links in emails (the notification digest) start with it.
+        "BASE_URL": (_env("BASE_URL", "http://localhost:5000") or "").rstrip("/"),
         "TICKER_SECONDS": _int("TICKER_SECONDS", 60),
         # Resolved cases close after this many days without a customer reply; 0 never closes them.
         "AUTO_CLOSE_DAYS": _int("AUTO_CLOSE_DAYS", 7),
+        # Deleted records stay in the recycle bin this many days, then a periodic job purges them.
+        "RECYCLE_RETENTION_DAYS": _int("RECYCLE_RETENTION_DAYS", 30),
+        # Customer portal and satisfaction (issue 7): self sign-up off, "domains" (an organization's
+        # domain links the new user to it) or "open"; a rating at or below CSAT_LOW_SCORE (1-5)
+        # "reopen"s the case or "alert"s the managers by email.
+        "PORTAL_SIGNUP": _env("PORTAL_SIGNUP", "off"),
+        "CSAT_LOW_SCORE": _int("CSAT_LOW_SCORE", 2),
+        "CSAT_LOW_RATING_ACTION": _env("CSAT_LOW_RATING_ACTION", "alert"),
+        # Live chat: the sites that may embed the widget (space or comma separated origins such as
+        # https://www.example.com), and how long a routed chat waits for its agent to accept.
+        "CHAT_ALLOWED_ORIGINS": [o.rstrip("/") for o in (_env("CHAT_ALLOWED_ORIGINS", "") or "").replace(",", " ").split() if o],
+        "CHAT_ACCEPT_SECONDS": _int("CHAT_ACCEPT_SECONDS", 60),
         # Seconds before each retry of a failed job under rq, e.g. "30,120,600".
         "JOB_RETRY_INTERVALS": _int_list("JOB_RETRY_INTERVALS", [30, 120, 600]),
         "SESSION_COOKIE_HTTPONLY": True,

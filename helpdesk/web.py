@@ -68,6 +68,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["ago"] = format_ago
     app.jinja_env.filters["filesize"] = format_filesize
     app.jinja_env.globals["ValidationFailed"] = ValidationFailed
+    # Core templates offer an edge package's action only when that package is loaded.
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
 
 
 def format_when(value: datetime | None) -> str:

@@ -207,3 +207,17 @@ def list_mailboxes_command() -> None:
     for m in db.session.scalars(select(Mailbox).order_by(Mailbox.id)):
         fetch = f"imap {m.imap_host}" if m.imap_host else "push only"
         click.echo(f"{m.id}\t{m.address}\t{m.name}\t{fetch}\t{'auto-reply' if m.auto_reply else 'no auto-reply'}")
+
+
+@cli.command("rotate-secrets")
+@click.option("--print-derived-key", is_flag=True, help="Print the key derived from SECRET_KEY (to keep it before changing SECRET_KEY).")
+def rotate_secrets_command(print_derived_key: bool) -> None:
+    """Re-encrypt the stored IMAP passwords with the first key of HELPDESK_MAILBOX_KEY."""
+    from mailroom.crypto import derived_key
+
+    if print_derived_key:
+        click.echo(derived_key(current_app.config["SECRET_KEY"]).decode())
+        return
+    count = services.rotate_secrets()
+    db.session.commit()
+    click.echo(f"re-encrypted {count} password(s)")

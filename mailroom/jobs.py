@@ -1,11 +1,13 @@
-"""Mailroom jobs: process one stored mail; poll the IMAP mailboxes; pick up mail a dead worker left."""
+"""Mailroom jobs: process stored mail, one or a batch; poll the IMAP mailboxes; pick up mail a dead worker left."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from helpdesk import jobs
 from helpdesk.extensions import db
 from helpdesk.jobs import job, periodic
 from mailroom import services
@@ -33,6 +35,40 @@ def process_inbound_email(inbound_id: int) -> str:
         db.session.rollback()
         services.record_failure(inbound_id, exc)
         raise
+
+
+# Mails per transaction in a batch: few enough that a commit comes often (a SQLite writer
+# waits for it), enough that the commit and the batch's reads are shared.
+CHUNK = 25
+
+
+@job(queue="mailroom", retry=2)
+def process_inbound_batch(inbound_ids: list[int]) -> dict[str, int]:
+    """Process stored mails CHUNK to a transaction, each mail inside its own savepoint.
+
+    One bad mail rolls back only its savepoint: it is marked failed with its reason, the others
+    go on, and it is queued again alone (with rq's retries). A worker killed mid-chunk commits
+    nothing of that chunk, so its mail is still queued for the next run or requeue_stale; the
+    claim (a conditional UPDATE) keeps a second worker off mail that is taken. Safe to run twice.
+    """
+    lookups = services.Lookups()
+    tally: Counter[str] = Counter()
+    failed: list[int] = []
+    for start in range(0, len(inbound_ids), CHUNK):
+        for inbound in services.claim_many(inbound_ids[start:start + CHUNK]):
+            inbound_id = inbound.id
+            try:
+                with db.session.begin_nested():
+                    tally[services.process_inbound(inbound, lookups=lookups).value] += 1
+            except Exception as exc:
+                log.warning("Inbound email %s failed: %s", inbound_id, exc)
+                services.mark_failed(inbound_id, exc)
+                failed.append(inbound_id)
+                tally["failed"] += 1
+        db.session.commit()
+    for inbound_id in failed:
+        jobs.enqueue(process_inbound_email, inbound_id)
+    return dict(tally)
 
 
 @periodic(every=timedelta(minutes=1), queue="mailroom")

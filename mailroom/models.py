@@ -34,7 +34,8 @@ class Mailbox(db.Model):
     imap_port: Mapped[int | None]
     imap_security: Mapped[str] = mapped_column(String(10), default="ssl")  # ssl, starttls or none
     imap_username: Mapped[str | None] = mapped_column(String(200))
-    imap_password: Mapped[str | None] = mapped_column(String(200))
+    # Encrypted at rest ("fernet:…", see mailroom/crypto.py); read it with services.imap_password().
+    imap_password: Mapped[str | None] = mapped_column(String(500))
     imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     # Fetched mail is moved here; with none it is flagged \Seen and skipped by UID next time.
     imap_processed_folder: Mapped[str | None] = mapped_column(String(200))
@@ -160,5 +161,7 @@ class CaseWatcher(db.Model):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    # Copied (Cc) on the agents' replies; an agent can turn it off on the case page.
+    cc_on_replies: Mapped[bool] = mapped_column(default=True)
 
     contact: Mapped[Contact] = relationship()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import hashlib
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -351,7 +352,36 @@ class _Body:
             return
         cid = str(part.get("content-id") or "").strip().strip("<>") or None
         name = filename or _default_name(ctype, len(self.attachments) + 1)
+        if (ctype == "application/ms-tnef" or name.lower() == "winmail.dat") and self._tnef(data):
+            return
         self.attachments.append(Attachment(name, ctype, data, cid, disposition == "inline" or bool(cid)))
+
+    def _tnef(self, data: bytes) -> bool:
+        """Outlook's winmail.dat: its files become attachments (and its body the text, when the
+        mail has none). False, to keep the file as it is, when it cannot be read or holds nothing."""
+        from tnefparse import TNEF
+
+        try:
+            tnef = TNEF(data)
+            files = [(a.long_filename() or a.name or "", a.data) for a in tnef.attachments if a.data]
+            html = tnef.htmlbody if isinstance(getattr(tnef, "htmlbody", None), (str, bytes)) else None
+            body = tnef.body if isinstance(getattr(tnef, "body", None), (str, bytes)) else None
+        except Exception:  # a damaged file: keep it for the agent to open
+            return False
+        if not files and not html and not body:
+            return False
+        for n, (name, content) in enumerate(files, 1):
+            name = _safe_name(name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)) or f"attachment-{n}.bin"
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.attachments.append(Attachment(name, ctype, content))
+        if not self.texts and not self.htmls:
+            if html:
+                html = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+                self.htmls.append(html)
+                self.texts.append(html_to_text(html))
+            elif body:
+                self.texts.append(body.decode("cp1252", "replace") if isinstance(body, bytes) else body)
+        return True
 
     def _alternative(self, parts) -> None:
         parts = [p for p in parts if isinstance(p, MimeMessage)]

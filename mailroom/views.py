@@ -6,12 +6,12 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.errors import PermissionDenied, ValidationFailed
 from helpdesk.extensions import csrf, db
 from helpdesk.people.models import Group, Role
-from helpdesk.web import render
+from helpdesk.web import is_partial_request, render
 from mailroom import services
 from mailroom.models import InboundEmail, InboundStatus, Mailbox, MailRule
 
@@ -102,6 +102,46 @@ def show_inbound(inbound_id: int):
 # --- mailboxes and rules ------------------------------------------------------------------------
 
 
+MAILBOX_FIELDS = ("address", "name", "from_name", "group_id", "signature", "auto_reply", "auto_reply_template",
+                  "plus_addressing", "active", "imap_host", "imap_port", "imap_security", "imap_username",
+                  "imap_folder", "imap_processed_folder")
+
+
+@bp.get("/admin/mailboxes")
+@_admin
+def mailboxes():
+    boxes = db.session.scalars(select(Mailbox).order_by(Mailbox.address)).all()
+    rule_counts = dict(db.session.execute(
+        select(MailRule.mailbox_id, func.count(MailRule.id)).group_by(MailRule.mailbox_id)).all())
+    return render("mailroom/mailboxes.html", mailboxes=boxes, rule_counts=rule_counts)
+
+
+@bp.route("/admin/mailboxes/new", methods=["GET", "POST"])
+@bp.route("/admin/mailboxes/<int:mailbox_id>", methods=["GET", "POST"])
+@_admin
+def edit_mailbox(mailbox_id: int | None = None):
+    mailbox = (db.session.get(Mailbox, mailbox_id) or abort(404)) if mailbox_id else None
+    if mailbox is not None:
+        values = {f: getattr(mailbox, f) for f in MAILBOX_FIELDS}
+    else:
+        values = {"auto_reply": True, "plus_addressing": True, "active": True, "imap_security": "ssl", "imap_folder": "INBOX"}
+    errors = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            mailbox = services.save_mailbox(current_user, mailbox, values)
+            db.session.commit()
+            flash(f"Mailbox {mailbox.address} saved.", "success")
+            return redirect(url_for("mailroom.mailboxes"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+    return render("mailroom/mailbox_form.html", status=422 if errors else 200, mailbox=mailbox, values=values,
+                  errors=errors, groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
+                  rules=db.session.scalars(select(MailRule).where(MailRule.mailbox_id == mailbox.id)
+                                           .order_by(MailRule.position, MailRule.id)).all() if mailbox else [])
+
+
 @bp.get("/admin/rules")
 @_admin
 def rules():
@@ -167,3 +207,48 @@ def _int(raw) -> int:
         return int(raw or 0)
     except ValueError:
         return 0
+
+
+# --- who is copied on a case (a panel of the case page) -----------------------------------------
+
+
+@bp.post("/cases/<int:case_id>/watchers")
+@login_required
+def add_watcher(case_id: int):
+    case = _case_for_watchers(case_id)
+    email = request.form.get("email", "")
+    try:
+        services.add_watcher(current_user, case, email=email)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _watchers_response(case, status=422, watcher_errors=exc.errors, watcher_email=email)
+    db.session.commit()
+    return _watchers_response(case)
+
+
+@bp.post("/cases/<int:case_id>/watchers/<int:contact_id>")
+@login_required
+def change_watcher(case_id: int, contact_id: int):
+    case = _case_for_watchers(case_id)
+    if request.form.get("action") == "remove":
+        services.remove_watcher(current_user, case, contact_id)
+    else:
+        services.set_watcher_cc(current_user, case, contact_id, request.form.get("cc") == "1")
+    db.session.commit()
+    return _watchers_response(case)
+
+
+def _case_for_watchers(case_id: int):
+    from helpdesk.auth.policies import require
+    from helpdesk.cases.queries import get_case
+
+    require(current_user, "case.update")
+    return get_case(case_id)
+
+
+def _watchers_response(case, status: int = 200, **context):
+    if is_partial_request():
+        return render("mailroom/_case_watchers.html", status=status, case=case, **context)
+    if status != 200:
+        flash(next(iter(context.get("watcher_errors", {}).values()), "Not saved."), "danger")
+    return redirect(url_for("cases.show", case_id=case.id) + "#case-watchers")

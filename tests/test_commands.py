@@ -6,7 +6,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from helpdesk.assets.models import Asset, Product
 from helpdesk.cases.models import Activity, Case, CustomField, Message, MessageKind
+from helpdesk.chat.models import CannedReply, ChatTopic
+from helpdesk.contracts.models import ContractStatus, ServiceContract, TimeLog, TrackingUnit
 from helpdesk.extensions import db
 from helpdesk.mail.models import EmailStatus, OutboundEmail
 from helpdesk.people.models import Contact, Group, Organization, Role, User
@@ -116,12 +119,83 @@ def test_demo_seed_is_deterministic(runner):
                                   .join(Contact, Case.contact_id == Contact.id).order_by(Case.id)).all()
         return [tuple(r) for r in rows]
 
+    def catalog() -> list[tuple]:
+        assets = db.session.execute(select(Asset.serial_number, Product.code, Asset.contact_id, Asset.organization_id,
+                                           Asset.warranty_end, Asset.status).join(Product).order_by(Asset.id)).all()
+        contracts = db.session.execute(select(ServiceContract.name, ServiceContract.total_units, ServiceContract.end_date)
+                                       .order_by(ServiceContract.id)).all()
+        return [tuple(r) for r in assets + contracts]
+
+    def logged() -> list[tuple]:
+        rows = db.session.execute(select(Case.subject, TimeLog.minutes, TimeLog.billable, TimeLog.note)
+                                  .join(Case, TimeLog.case_id == Case.id).order_by(TimeLog.id)).all()
+        return [tuple(r) for r in rows]
+
     assert runner.invoke(args=["demo", "seed", "--cases", "6", "--seed", "7"]).exit_code == 0
-    first = opened()
+    first, first_catalog, first_logs = opened(), catalog(), logged()
+    assert len(first_catalog) == 40 + 8
     assert runner.invoke(args=["demo", "seed", "--cases", "6", "--seed", "7"]).exit_code == 0
     assert opened() == first * 2
+    assert catalog() == first_catalog  # found again, not added twice
+    assert logged()[:len(first_logs)] == first_logs
     assert runner.invoke(args=["demo", "seed", "--cases", "6", "--seed", "8"]).exit_code == 0
     assert opened()[12:] != first
+    assert catalog()[:40] == first_catalog[:40] and len(catalog()) == 40 + 40 + 8  # new serials, same contracts
+
+
+def test_demo_seed_adds_products_assets_contracts_time_and_chat(runner):
+    result = runner.invoke(args=["demo", "seed", "--cases", "60"])
+    assert result.exit_code == 0, result.output
+    assert "40 assets of 6 products and 8 service contracts" in result.output
+    today = utcnow().date()
+
+    assert _count(Product) == 6
+    assets = db.session.scalars(select(Asset)).all()
+    assert len(assets) == 40 and len({a.serial_number for a in assets}) == 40
+    assert all(a.contact_id or a.organization_id for a in assets)
+    assert any(a.warranty_end >= today for a in assets) and any(a.warranty_end < today for a in assets)
+
+    contracts = {c.name.split(": ", 1)[1]: c for c in db.session.scalars(select(ServiceContract))}
+    assert len(contracts) == 8
+    assert {c.tracking_unit for c in contracts.values()} == set(TrackingUnit)
+    assert contracts["Support 2025"].status == ContractStatus.EXPIRED
+    assert contracts["Managed network"].status == ContractStatus.ACTIVE
+    assert contracts["Managed network"].end_date <= today + timedelta(days=30)
+    assert contracts["Priority support"].status == ContractStatus.EXHAUSTED
+    assert contracts["Priority support"].used_units >= contracts["Priority support"].total_units
+
+    # New cases of a customer with a contract count against it, and their logged time uses it up.
+    linked = db.session.scalars(select(Case).where(Case.service_contract_id.is_not(None))).all()
+    assert linked and all(c.service_contract.organization_id == c.organization_id for c in linked)
+    logs = db.session.scalars(select(TimeLog)).all()
+    assert logs and all(log.stopped_at is not None and log.minutes > 0 for log in logs)
+    hours = contracts["Premium support 2026"]
+    billable = sum(log.minutes for log in logs if log.billable and log.case.service_contract_id == hours.id)
+    assert hours.used_minutes == billable
+    for log in logs:  # dated with the case's invented clock, not today
+        assert log.case.created_at <= log.created_at <= log.case.updated_at
+
+    topics = {t.name: t.group.name for t in db.session.scalars(select(ChatTopic))}
+    assert topics == {"Technical help": "Technical", "Billing and invoices": "Billing"}
+    assert _count(CannedReply) == 3
+
+
+def test_demo_seed_runs_the_seeders_edge_packages_register(runner, app):
+    calls = []
+
+    def seeder(rng):
+        calls.append((rng.random(), _count(Case)))
+
+    app.extensions.setdefault("demo_seeders", []).append(seeder)
+    try:
+        assert runner.invoke(args=["demo", "seed", "--cases", "2", "--seed", "3"]).exit_code == 0
+        assert runner.invoke(args=["demo", "seed", "--cases", "2", "--seed", "3"]).exit_code == 0
+        assert runner.invoke(args=["demo", "seed", "--cases", "2", "--seed", "4"]).exit_code == 0
+    finally:
+        app.extensions["demo_seeders"].remove(seeder)
+    # After the core's data, with a generator that depends on --seed only.
+    assert [n for _, n in calls] == [2, 4, 6]
+    assert calls[0][0] == calls[1][0] != calls[2][0]
 
 
 def test_demo_seed_if_empty_is_a_no_op_the_second_time(runner):

@@ -39,11 +39,36 @@ def _diff(app):
 
 
 def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(empty_database_url, tmp_path):
-    app = create_app(app_config(tmp_path, empty_database_url, EDGE_PACKAGES=["mailroom"]))
+    app = create_app(app_config(tmp_path, empty_database_url, EDGE_PACKAGES=["mailroom", "knowledge_base", "portal"]))
     with app.app_context():
         upgrade()
         assert _diff(app) == []
-        assert {"cases", "messages", "activities", "users", "outbound_emails", "inbound_emails", "sla_policies"} <= set(inspect(db.engine).get_table_names())
+        assert {"cases", "messages", "activities", "users", "outbound_emails", "inbound_emails", "sla_policies",
+                "assets", "service_contracts", "time_logs", "kb_articles", "ratings", "chat_sessions",
+                "recycle_entries", "notifications"} <= set(inspect(db.engine).get_table_names())
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.engine.dispose()
+
+
+def test_upgrading_a_database_with_customers_keeps_them_and_fills_the_new_columns(empty_database_url, tmp_path):
+    from helpdesk.people.models import name_key, phone_key
+
+    app = create_app(app_config(tmp_path, empty_database_url, EDGE_PACKAGES=["mailroom", "knowledge_base", "portal"]))
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organizations (name, created_at) VALUES ('Acme', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO contacts (name, email, phone, organization_id, created_at) "
+                              "VALUES ('Zoë  Müller', 'zoe@acme.example', '+39 06 1234 5678', 1, CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT name_key, phone_key, portal_enabled, portal_role, notify_case_updates, notes "
+                                    "FROM contacts")).one()
+            org_notes = conn.execute(text("SELECT notes FROM organizations")).scalar_one()
+        assert (row.name_key, row.phone_key) == (name_key("Zoë  Müller"), phone_key("+39 06 1234 5678"))
+        assert row.name_key and row.phone_key
+        assert (bool(row.portal_enabled), row.portal_role, bool(row.notify_case_updates), row.notes, org_notes) == \
+            (False, "member", True, "", "")
+        downgrade(revision="base")
         db.engine.dispose()

@@ -13,6 +13,8 @@ from helpdesk.people.models import Contact, Group, Organization, User
 from helpdesk.types import IntEnumType, UTCDateTime, string_enum, utcnow
 
 if TYPE_CHECKING:
+    from helpdesk.assets.models import Asset, Product
+    from helpdesk.contracts.models import ServiceContract
     from helpdesk.sla.models import SLAPolicy
 
 
@@ -123,6 +125,9 @@ class Case(db.Model):
         Index("ix_cases_status_updated", "status", "updated_at", "id"),
         Index("ix_cases_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_cases_contact_updated", "contact_id", "updated_at", "id"),
+        # A customer's One View timeline (helpdesk/people): their cases by when they were opened.
+        Index("ix_cases_contact_created", "contact_id", "created_at", "id"),
+        Index("ix_cases_organization_created", "organization_id", "created_at", "id"),
         # SLA: the "due soonest" sort, the sweep, and recomputing a policy's open cases.
         Index("ix_cases_open_sla_due", "is_open", "sla_due_at", "id"),
         Index("ix_cases_sla_check", "sla_check_at"),
@@ -153,12 +158,18 @@ class Case(db.Model):
     # while it runs; sla_due_at is the soonest running deadline (None while paused), and
     # sla_check_at is when the sweep next has a warning or breach to record.
     sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    # What the case is about and the contract it counts against (helpdesk/assets, helpdesk/contracts).
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
+    service_contract_id: Mapped[int | None] = mapped_column(ForeignKey("service_contracts.id"), index=True)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the first running clock passes its warning threshold: the "at risk" filter.
+    sla_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -168,6 +179,9 @@ class Case(db.Model):
     assignee: Mapped[User | None] = relationship()
     merged_into: Mapped[Case | None] = relationship(remote_side=[id])
     sla_policy: Mapped[SLAPolicy | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    asset: Mapped[Asset | None] = relationship()
+    service_contract: Mapped[ServiceContract | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=case_tags, order_by=Tag.name)
     followers: Mapped[list[User]] = relationship(secondary=case_followers, order_by=User.name)
     messages: Mapped[list[Message]] = relationship(

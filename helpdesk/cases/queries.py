@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Select, and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,13 @@ SORTS = {
     "priority": "Priority",
     "due": "SLA due soonest",
 }
+# The due-time filter, on the stored SLA deadlines (times in UTC, as the pages show them).
+DUE_WINDOWS = {
+    "overdue": "Overdue",
+    "hour": "Due within the hour",
+    "today": "Due today (before midnight UTC)",
+    "at_risk": "At risk (past the warning threshold)",
+}
 
 
 @dataclass
@@ -54,6 +61,7 @@ class CaseFilter:
     channel: str = ""
     organization: str = ""
     q: str = ""
+    due: str = ""  # a key of DUE_WINDOWS
     sort: str = "updated"
 
     @classmethod
@@ -68,6 +76,8 @@ class CaseFilter:
             f.queue = "mine"
         if f.sort not in SORTS:
             f.sort = "updated"
+        if f.due not in DUE_WINDOWS:
+            f.due = ""
         return f
 
     def to_args(self, **changes) -> dict:
@@ -80,7 +90,11 @@ class CaseFilter:
 
     @property
     def active_count(self) -> int:
-        return sum(1 for n in ("status", "priority", "group", "assignee", "tag", "channel", "organization", "q") if getattr(self, n))
+        return sum(1 for n in ("status", "priority", "group", "assignee", "tag", "channel", "organization", "q", "due") if getattr(self, n))
+
+    @property
+    def due_choices(self) -> dict[str, str]:
+        return DUE_WINDOWS
 
 
 def _int(raw: str) -> int | None:
@@ -125,7 +139,22 @@ def filtered_cases(user: User, f: CaseFilter) -> Select:
         stmt = stmt.where(Case.organization_id == _int(f.organization))
     if f.q:
         stmt = stmt.where(_text_match(f.q))
+    if f.due in DUE_WINDOWS:
+        stmt = stmt.where(Case.is_open.is_(True), *_due_window(f.due, utcnow()))
     return stmt
+
+
+def _due_window(due: str, now: datetime) -> list:
+    """Ranges on sla_due_at (the soonest running deadline; none while paused), so the
+    (is_open, sla_due_at) index serves them."""
+    if due == "overdue":
+        return [Case.sla_due_at < now]
+    if due == "hour":
+        return [Case.sla_due_at >= now, Case.sla_due_at < now + timedelta(hours=1)]
+    if due == "today":
+        midnight = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        return [Case.sla_due_at >= now, Case.sla_due_at < midnight]
+    return [Case.sla_due_at >= now, Case.sla_warn_at <= now]  # at risk: warned, not yet overdue
 
 
 TAG_LIST_LIMIT = 2000

@@ -3,7 +3,7 @@ the caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Iterable
 
 import nh3
@@ -30,6 +30,7 @@ from helpdesk.cases.models import (
 )
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.notifications import services as notifications
 from helpdesk.people.models import Contact, Group, Organization, User
 from helpdesk.sla import services as sla
 from helpdesk.types import utcnow
@@ -53,6 +54,7 @@ class _Change:
     case: Case
     actor: Actor
     rows: list[Activity] = field(default_factory=list)
+    new: bool = False  # the case was opened by this call: its creation time stands as updated_at
 
     def log(self, action: str, field: str | None = None, old=None, new=None, reason: str | None = None) -> None:
         row = Activity(
@@ -64,6 +66,9 @@ class _Change:
             old=_show(old),
             new=_show(new),
             reason=reason,
+            # The version the case will have once this change is flushed; done() corrects it when
+            # the change took more than one flush, so the usual change costs no extra UPDATE.
+            case_version=(self.case.version or 0) + 1,
         )
         db.session.add(row)
         self.rows.append(row)
@@ -71,11 +76,19 @@ class _Change:
     def done(self) -> None:
         if not self.rows:
             return  # nothing changed: the case keeps its version and time
-        self.case.updated_at = utcnow()
-        db.session.flush()
+        case = self.case
+        if not self.new:
+            case.updated_at = utcnow()
+        # One flush: the rows get the version this flush gives the case (a changed row adds one).
+        expected = (case.version or 0) + 1 if db.session.is_modified(case, include_collections=False) else case.version
         for row in self.rows:
-            row.case_version = self.case.version
+            if row.case_version != expected:
+                row.case_version = expected
         db.session.flush()
+        if case.version != expected:  # a change that set a value to itself: no UPDATE after all
+            for row in self.rows:
+                row.case_version = case.version
+            db.session.flush()
 
 
 def _show(value) -> str | None:
@@ -136,7 +149,16 @@ def open_case(
     tags: Iterable[str] = (),
     custom_fields: dict | None = None,
     uploads: Iterable[Upload] = (),
+    email_message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    opened_at: datetime | None = None,
 ) -> Case:
+    """A new case with its first message; the email headers are the first message's when it came by mail.
+
+    Written for intake volume (the mailroom opens cases by the thousand): the case is inserted
+    once to get its number; the number, message and history then go out in one more flush.
+    """
     errors = {}
     subject = (subject or "").strip()
     if not subject:
@@ -164,21 +186,32 @@ def open_case(
         group=group,
         assignee=assignee,
         custom_fields=values,
+        # A chat turned into a case opened when the visitor started waiting (its SLA clocks too).
+        created_at=opened_at or utcnow(),
+        # Known empty: nothing needs loading from the database.
+        tags=[],
+        followers=[],
+        messages=[],
     )
     case.is_open = case.status.is_open
     db.session.add(case)
     db.session.flush()
     case.number = f"{current_app.config['CASE_NUMBER_PREFIX']}{case.id}"
-    change = _Change(case, actor)
+    change = _Change(case, actor, new=True)
     change.log("opened", reason=f"via {channel.label}")
     # The first message is the customer's problem, even when an agent typed it in from a call.
+    email = (email_message_id, in_reply_to, references)
     if contact is not None:
-        _add_message(case, contact, MessageKind.CUSTOMER, body, body_html, channel, uploads)
+        _add_message(case, contact, MessageKind.CUSTOMER, body, body_html, channel, uploads, email)
     else:
-        _add_message(case, actor, MessageKind.NOTE, body, body_html, channel, uploads)
-    _set_tags(change, list(tags))
+        _add_message(case, actor, MessageKind.NOTE, body, body_html, channel, uploads, email)
+    if tags:
+        _set_tags(change, list(tags))
     if isinstance(actor, User):
         case.followers.append(actor)
+    from helpdesk.contracts.services import link_active_contract  # before the SLA: the contract entitles
+
+    link_active_contract(case)
     sla.start_case(case)
     change.done()
     return case
@@ -225,19 +258,21 @@ def add_customer_message(contact: Contact, case: Case, *, body: str = "", body_h
     """The customer wrote again (by email or in the portal); a waiting or resolved case reopens."""
     _require_live(case)
     change = _Change(case, contact)
-    message = _add_message(case, contact, MessageKind.CUSTOMER, body, body_html, channel, uploads)
-    message.email_message_id, message.in_reply_to, message.references = email_message_id, in_reply_to, references
+    message = _add_message(case, contact, MessageKind.CUSTOMER, body, body_html, channel, uploads,
+                           (email_message_id, in_reply_to, references))
     change.log("customer_replied")
     new_status = policies.status_after_customer_message(case.status)
     if new_status != case.status:
         _set_status(change, new_status, contact)
     sla.record_customer_message(case, message.created_at)
     change.done()
+    notifications.case_replied_by_customer(case, message)
     return message
 
 
 def _add_message(case: Case, actor: Actor, kind: MessageKind, body: str, body_html: str | None,
-                 channel: Channel, uploads: Iterable[Upload]) -> Message:
+                 channel: Channel, uploads: Iterable[Upload], email: tuple = (None, None, None)) -> Message:
+    """`email`: Message-ID, In-Reply-To and References of a message that came by mail."""
     uploads = [u for u in uploads if u.filename]
     if not (body or "").strip() and not (body_html or "").strip() and not uploads:
         raise ValidationFailed({"body": "Write something or attach a file."})
@@ -252,6 +287,9 @@ def _add_message(case: Case, actor: Actor, kind: MessageKind, body: str, body_ht
         author_user=actor if isinstance(actor, User) else None,
         author_contact=actor if isinstance(actor, Contact) else None,
         created_at=utcnow(),
+        email_message_id=email[0],
+        in_reply_to=email[1],
+        references=email[2],
     )
     db.session.add(message)
     config = current_app.config
@@ -263,8 +301,8 @@ def _add_message(case: Case, actor: Actor, kind: MessageKind, body: str, body_ht
 
 
 def _send_reply_email(case: Case, message: Message) -> None:
-    if case.contact is None or not case.contact.email:
-        return
+    if case.contact is None or not case.contact.email or not case.contact.notify_case_updates:
+        return  # no address, or the customer asked the portal not to email them
     from helpdesk.mail.services import queue_email
 
     thread = [m.email_message_id for m in case.messages if m.email_message_id and m.id != message.id]
@@ -377,6 +415,14 @@ def update_case(actor: User, case: Case, data: dict, *, version: int | None = No
     return change.rows
 
 
+def note_change(actor: Actor, case: Case, action: str, *, reason: str | None = None) -> None:
+    """Record in a case's history a change an edge package made to it (the mailroom's watchers)."""
+    _require_live(case)
+    change = _Change(case, actor)
+    change.log(action, reason=reason)
+    change.done()
+
+
 def follow_case(user: User, case: Case) -> Case:
     if user not in case.followers:
         change = _Change(case, user)
@@ -410,6 +456,8 @@ def _set_status(change: _Change, status: Status, actor: Actor, reason: str | Non
     now = utcnow()
     if status == Status.RESOLVED:
         case.resolved_at = now
+        from helpdesk.satisfaction.jobs import request_rating  # asks the customer to rate, after the commit
+        jobs.enqueue(request_rating, case.id)
     elif status == Status.CLOSED:
         case.closed_at = now
         case.resolved_at = case.resolved_at or now
@@ -418,6 +466,10 @@ def _set_status(change: _Change, status: Status, actor: Actor, reason: str | Non
     old, case.status = case.status, status
     case.is_open = status.is_open
     sla.record_status(case, old, status, now)
+    if case.service_contract_id is not None:
+        from helpdesk.contracts.services import case_status_changed  # an incident contract counts closed cases
+
+        case_status_changed(case, old, status)
 
 
 def _set_priority(change: _Change, priority: Priority) -> None:
@@ -431,12 +483,14 @@ def _set_assignment(change: _Change, assignee: User | None, group: Group | None,
     case = change.case
     if group != case.group:
         change.log("changed", "group", case.group, group)
-        case.group = group
+        old_group, case.group = case.group, group
+        sla.record_group(case, old_group, group, utcnow())
     if assignee != case.assignee:
         change.log("changed", "assignee", case.assignee, assignee)
         case.assignee = assignee
         if assignee is not None and assignee not in case.followers:
             case.followers.append(assignee)
+        notifications.case_assigned(case, assignee, change.actor)
         if not explicit_status:
             new_status = policies.status_after_assignment(case.status, assignee is not None)
             if new_status != case.status:

@@ -105,6 +105,30 @@ class BusinessCalendar:
         i = bisect.bisect_left(chunk.upto, position)
         return _datetime(week * _WEEK + chunk.starts[i] + position - chunk.before[i], start.tzinfo)
 
+    def add_each(self, start: datetime, minutes: Sequence[float]) -> list[datetime]:
+        """[add(start, m) for m in minutes], finding `start`'s place in the week once."""
+        if self.always_open:
+            return [start + timedelta(microseconds=round(m * _MINUTE)) for m in minutes]
+        base_week, rel = divmod(_micros(start), _WEEK)
+        first = self._chunk(base_week)
+        base = _busy_before(first, rel)
+        out = []
+        for m in minutes:
+            remaining = round(m * _MINUTE)
+            if remaining < 0:
+                raise ValueError("minutes must not be negative")
+            if remaining == 0:
+                out.append(start)
+                continue
+            week, chunk, position = base_week, first, base + remaining
+            while position > chunk.total:
+                position -= chunk.total
+                week += 1
+                chunk = self._chunk(week)
+            i = bisect.bisect_left(chunk.upto, position)
+            out.append(_datetime(week * _WEEK + chunk.starts[i] + position - chunk.before[i], start.tzinfo))
+        return out
+
     def minutes_between(self, start: datetime, end: datetime) -> int:
         """Whole business minutes from `start` to `end`; negative when `end` comes first."""
         a, b = _micros(start), _micros(end)

@@ -3,21 +3,23 @@ open cases after an edit, and closing cases left resolved."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, literal, select, text, type_coerce, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import UserDefinedType
 
 from helpdesk import jobs
 from helpdesk.cases.models import Case, Priority, Status
 from helpdesk.extensions import db
+from helpdesk.notifications import services as notifications
 from helpdesk.people.models import Group, Role, User
 from helpdesk.sla import policies
 from helpdesk.sla.models import Clock, EventKind, SLAEvent, SLAPolicy
-from helpdesk.sla.services import policy_calendar, record_once
-from helpdesk.types import utcnow
+from helpdesk.sla.services import calendar_for, case_calendar, policy_calendar, record_once
+from helpdesk.types import UTCDateTime, utcnow
 
 BATCH = 500
 _ONCE_KINDS = (EventKind.WARNED.value, EventKind.BREACHED.value)
@@ -36,6 +38,7 @@ def sweep_sla(now: datetime | None = None) -> int:
     now = now or utcnow()
     recorded, seen = 0, set()
     while True:
+        _write_lock()
         # The sla_check_at index finds the few due cases among millions; a case done here moves
         # its check into the future, so the next batch is the next due ones.
         ids = [i for i in db.session.scalars(
@@ -46,7 +49,9 @@ def sweep_sla(now: datetime | None = None) -> int:
         seen.update(ids[:BATCH])
         cases = db.session.scalars(
             select(Case).where(Case.id.in_(ids[:BATCH]), Case.is_open.is_(True), Case.deleted_at.is_(None))
-            .options(selectinload(Case.sla_policy).selectinload(SLAPolicy.business_hours))
+            .options(selectinload(Case.sla_policy).selectinload(SLAPolicy.business_hours),
+                     selectinload(Case.group).selectinload(Group.business_hours), selectinload(Case.followers),
+                     selectinload(Case.assignee))
         ).all()
         events = _events_by_case([c.id for c in cases])
         # A case closed or deleted meanwhile has nothing to check: clear its columns.
@@ -59,11 +64,20 @@ def sweep_sla(now: datetime | None = None) -> int:
         db.session.commit()
 
 
+def _write_lock() -> None:
+    """On SQLite, take the write lock before the batch reads: a transaction that reads and
+    then writes fails at once ("database is locked") when another process wrote in between,
+    while one that starts by writing waits its turn (busy_timeout), then reads fresh rows.
+    PostgreSQL needs nothing: the once-only insert waits for a concurrent one and skips."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE sla_events SET id = id WHERE 0"))  # writes nothing, locks
+
+
 def _sweep_case(case: Case, events: list, now: datetime) -> tuple[int, dict | None, list]:
     policy = case.sla_policy
     if policy is None:
         return 0, None, []
-    states = _evaluate(policy, case.priority, events)
+    states = _evaluate(case, events)
     done, escalate = 0, []
     for state, kind in policies.due_actions(states, now):
         at = state.due_at if kind == EventKind.BREACHED else state.warn_at
@@ -73,6 +87,8 @@ def _sweep_case(case: Case, events: list, now: datetime) -> tuple[int, dict | No
             escalate.append((state, kind))
         # Recorded now, by this sweep or by another one that got there first.
         state.warned, state.breached = state.warned or kind == EventKind.WARNED, state.breached or kind == EventKind.BREACHED
+    for state, kind in escalate:
+        _notify_in_app(case, state, kind, _watchers(case))
     if any(_rules(policy, state, kind) for state, kind in escalate):
         for state, kind in escalate:
             _escalate(case, policy, state, kind)
@@ -80,12 +96,13 @@ def _sweep_case(case: Case, events: list, now: datetime) -> tuple[int, dict | No
         db.session.flush()
         db.session.refresh(case)
         events = _events_by_case([case.id]).get(case.id, [])
-        states = _evaluate(case.sla_policy, case.priority, events) if case.sla_policy else None
+        states = _evaluate(case, events) if case.sla_policy else None
     return done, states, events
 
 
-def _evaluate(policy: SLAPolicy, priority, events) -> dict:
-    return policies.evaluate(events, policies.targets_for(policy.targets, priority), policy_calendar(policy),
+def _evaluate(case: Case, events) -> dict:
+    policy = case.sla_policy
+    return policies.evaluate(events, policies.targets_for(policy.targets, case.priority), case_calendar(case),
                              policy.warning_percent)
 
 
@@ -108,6 +125,29 @@ def _escalate(case: Case, policy: SLAPolicy, state: policies.ClockState, kind: E
             case_services.change_priority(None, case, Priority(int(case.priority) + 1))
 
 
+def _watchers(case: Case) -> list[User]:
+    """Who hears of every warning and breach in the app: the assignee (the group's members
+    while nobody has the case) and the case's followers. Following a case goes through
+    case.followers (notifications.follow hands cases to the case service), which the sweep
+    loads for a whole batch at once, rather than notifications.followers() case by case."""
+    people = [case.assignee] if case.assignee is not None else list(case.group.members if case.group else [])
+    return people + list(case.followers)
+
+
+def _notify_in_app(case: Case, state: policies.ClockState, kind: EventKind, people, escalated: bool = False) -> None:
+    """One notification per person; an unread one of the same kind for the case is refreshed
+    rather than doubled (notifications.notify), and only the sweep that recorded the event
+    gets here, so a concurrent sweep adds nothing."""
+    what = "breached" if kind == EventKind.BREACHED else "about to breach"
+    due = f"{'was' if kind == EventKind.BREACHED else 'is'} due {state.due_at:%Y-%m-%d %H:%M} UTC"
+    notifications.notify(
+        people, kind=f"sla.{kind.value}", title=f"{case.number} SLA {what}: {state.clock.label} — {case.subject}",
+        url=f"/cases/{case.id}", target=("case", case.id),
+        body=f"{state.clock.label} {due} (priority {case.priority.label}, policy {case.sla_policy.name})"
+             + (". Escalated to you by the SLA policy." if escalated else "."),
+    )
+
+
 def _notify(case: Case, state: policies.ClockState, kind: EventKind, who: list[str]) -> None:
     from helpdesk.mail.services import queue_email
 
@@ -119,6 +159,7 @@ def _notify(case: Case, state: policies.ClockState, kind: EventKind, who: list[s
     if "managers" in who:
         people.update({u.id: u for u in db.session.scalars(select(User).where(User.role.in_([Role.MANAGER, Role.ADMIN])))})
     what = "breached" if kind == EventKind.BREACHED else "about to breach"
+    _notify_in_app(case, state, kind, people.values(), escalated=True)
     for user in people.values():
         if not user.active:
             continue
@@ -137,42 +178,102 @@ def _notify(case: Case, state: policies.ClockState, kind: EventKind, who: list[s
 
 
 @jobs.job
-def recompute_policy_cases(policy_id: int, reason: str = "policy changed") -> int:
-    """Recompute the stored deadlines of the policy's open cases; return how many."""
+def recompute_policy_cases(policy_id: int, reason: str = "policy changed", priorities: list[int] | None = None) -> int:
+    """Recompute the stored deadlines of the policy's open cases (of these priorities, when
+    given); return how many."""
     policy = db.session.get(SLAPolicy, policy_id)
     if policy is None:
         return 0
-    count = recompute_cases(policy, reason, utcnow())
+    count = recompute_cases(policy, reason, utcnow(), priorities=priorities)
     db.session.commit()
     return count
 
 
-def recompute_cases(policy: SLAPolicy, reason: str, at: datetime, batch: int = 5000) -> int:
+def recompute_cases(policy: SLAPolicy, reason: str, at: datetime, batch: int = 5000,
+                    priorities: list[int] | None = None) -> int:
     """Recompute in batches with core statements: no ORM objects, and no version bump on the
-    cases (an agent's open form stays valid: deadlines are not theirs to conflict with)."""
-    calendar, targets_by_priority = policy_calendar(policy), {p: policies.targets_for(policy.targets, p) for p in Priority}
+    cases (an agent's open form stays valid: deadlines are not theirs to conflict with).
+
+    Per batch: one read of the cases, one of their events, one INSERT ... SELECT of the
+    policy_changed events (no row goes through Python), and one executemany UPDATE of the
+    cases whose deadlines moved. The stored deadlines are read and written in the driver's own
+    form, which skips converting every datetime of every case both ways."""
+    targets_by_priority = {p: policies.targets_for(policy.targets, p) for p in Priority}
+    calendar_of_group = _calendars_by_group(policy)
+    to_db = _driver_datetime(db.session.get_bind().dialect.name)
+    live = (Case.sla_policy_id == policy.id, Case.is_open.is_(True), Case.deleted_at.is_(None))
+    if priorities is not None:
+        live += (Case.priority.in_([Priority(p) for p in priorities]),)
     count, after_id = 0, 0
     while True:
         rows = db.session.execute(
-            select(Case.id, Case.priority, *_STORED)
-            .where(Case.sla_policy_id == policy.id, Case.is_open.is_(True), Case.deleted_at.is_(None), Case.id > after_id)
-            .order_by(Case.id).limit(batch)
+            select(Case.id, Case.priority, Case.group_id, *(type_coerce(c, _AsIs()) for c in _STORED))
+            .where(*live, Case.id > after_id).order_by(Case.id).limit(batch)
         ).all()
         if not rows:
             return count
+        in_batch = and_(*live, Case.id > after_id, Case.id <= rows[-1].id)
         after_id = rows[-1].id
-        events = _events_by_case([r.id for r in rows])
-        db.session.execute(insert(SLAEvent.__table__), [
-            dict(case_id=r.id, kind=EventKind.POLICY_CHANGED.value, clock=None, at=at, policy_id=policy.id,
-                 reason=reason[:300], data={}) for r in rows
-        ])
-        results = []
+        events = _events_by_case(in_batch)
+        db.session.execute(insert(SLAEvent.__table__).from_select(
+            ["case_id", "kind", "at", "policy_id", "reason", "data"],
+            select(Case.id, literal(EventKind.POLICY_CHANGED.value), literal(at, UTCDateTime()), literal(policy.id),
+                   literal(reason[:300]), literal({}, SLAEvent.__table__.c.data.type)).where(in_batch),
+        ))
+        params = []
         for r in rows:
-            states = policies.evaluate(events.get(r.id, []), targets_by_priority[Priority(r.priority)], calendar,
+            case_events = events.get(r.id, ())
+            states = policies.evaluate(case_events, targets_by_priority[r.priority], calendar_of_group(r.group_id),
                                        policy.warning_percent)
-            results.append((r.id, states, events.get(r.id, [])))
-        _store(results, {r.id: tuple(r[2:]) for r in rows})
+            values = tuple(map(to_db, _columns(states, case_events)))
+            if values != tuple(r[3:]):
+                params.append(dict(zip(_STORE_KEYS, values), case_id=r.id))
+        if params:
+            db.session.execute(_STORE_RAW, params)
         count += len(rows)
+
+
+class _AsIs(UserDefinedType):
+    """A value passed to and from the driver untouched (no processing, no cast)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "TIMESTAMP"
+
+
+def _calendars_by_group(policy: SLAPolicy):
+    """group id -> calendar: the policy's own for every group, or else each group's."""
+    if policy.business_hours is not None:
+        calendar = policy_calendar(policy)
+        return lambda group_id: calendar
+    by_group = {g.id: calendar_for(g.business_hours) for g in db.session.scalars(
+        select(Group).where(Group.business_hours_id.is_not(None)).options(selectinload(Group.business_hours)))}
+    always = calendar_for(None)
+    return lambda group_id: by_group.get(group_id, always)
+
+
+def _driver_datetime(dialect: str):
+    """A stored datetime as the driver reads and writes it: SQLAlchemy keeps naive UTC text
+    with microseconds on SQLite ("2025-06-02 09:00:00.000000"); psycopg takes and gives
+    aware datetimes."""
+    if dialect != "sqlite":
+        return lambda d: d
+
+    def to_text(d: datetime | None) -> str | None:
+        if d is None:
+            return None
+        if d.tzinfo is not timezone.utc:
+            d = d.astimezone(timezone.utc)
+        return d.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    return to_text
+
+
+def _aware(dialect: str):
+    """The reverse of _driver_datetime, for reading many event times cheaply."""
+    if dialect != "sqlite":
+        return lambda value: value
+    return lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 class _Event(NamedTuple):
@@ -182,46 +283,60 @@ class _Event(NamedTuple):
     data: dict | None
 
 
-def _events_by_case(case_ids: list[int]) -> dict[int, list]:
-    """Each case's SLA events, in order; only warnings and breaches need their data (the cycle),
-    so the JSON of the others is never decoded."""
+def _events_by_case(cases) -> dict[int, list]:
+    """The SLA events of some cases (ids, or a condition on Case), in order, without the
+    policy_changed ones (they only explain; the clocks never read them). Only warnings and
+    breaches need their data (the cycle), so the JSON of the others is never decoded."""
     out: dict[int, list] = defaultdict(list)
-    if not case_ids:
-        return out
+    if isinstance(cases, list | tuple | set):
+        if not cases:
+            return out
+        which = SLAEvent.case_id.in_(cases)
+    else:
+        which = SLAEvent.case_id.in_(select(Case.id).where(cases))
     cycles = dict(db.session.execute(
-        select(SLAEvent.id, SLAEvent.data).where(SLAEvent.case_id.in_(case_ids), SLAEvent.kind.in_(_ONCE_KINDS))
+        select(SLAEvent.id, SLAEvent.data).where(which, SLAEvent.kind.in_(_ONCE_KINDS))
     ).all())
+    aware = _aware(db.session.get_bind().dialect.name)
     rows = db.session.execute(
-        select(SLAEvent.case_id, SLAEvent.id, SLAEvent.kind, SLAEvent.clock, SLAEvent.at)
-        .where(SLAEvent.case_id.in_(case_ids)).order_by(SLAEvent.case_id, SLAEvent.at, SLAEvent.id)
+        select(SLAEvent.case_id, SLAEvent.id, SLAEvent.kind, SLAEvent.clock, type_coerce(SLAEvent.at, _AsIs()))
+        .where(which, SLAEvent.kind != EventKind.POLICY_CHANGED.value)
+        .order_by(SLAEvent.case_id, SLAEvent.at, SLAEvent.id)
     )
     for case_id, event_id, kind, clock, at in rows:
-        out[case_id].append(_Event(kind, clock, at, cycles.get(event_id)))
+        out[case_id].append(_Event(kind, clock, aware(at), cycles.get(event_id)))
     return out
 
 
 _STORED = (Case.first_response_due_at, Case.next_response_due_at, Case.resolution_due_at, Case.sla_due_at,
-           Case.sla_check_at, Case.sla_paused_at)
-_STORE = (
-    update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
-    .values(first_response_due_at=bindparam("fr"), next_response_due_at=bindparam("nr"), resolution_due_at=bindparam("rs"),
-            sla_due_at=bindparam("due"), sla_check_at=bindparam("check"), sla_paused_at=bindparam("paused"))
-)
+           Case.sla_check_at, Case.sla_paused_at, Case.sla_warn_at)
+_STORE_KEYS = ("fr", "nr", "rs", "due", "chk", "paused", "warn")
 
 
-def _store(results: list[tuple[int, dict | None, list]], stored: dict[int, tuple] | None = None) -> None:
-    """Write the cases' SLA columns; with `stored` (the columns as they are), only those that changed."""
-    params = []
-    for case_id, states, events in results:
-        summary = policies.summarize(states) if states else None
-        paused = None
-        if states and any(s.paused for s in states.values()):
-            paused = max((e.at for e in events if e.kind == EventKind.PAUSED and e.clock is None), default=None)
-        values = (summary.due[Clock.FIRST_RESPONSE], summary.due[Clock.NEXT_RESPONSE], summary.due[Clock.RESOLUTION],
-                  summary.sla_due_at, summary.sla_check_at, paused) if summary else (None,) * 6
-        if stored is not None and stored.get(case_id) == values:
-            continue
-        params.append(dict(zip(("fr", "nr", "rs", "due", "check", "paused"), values), case_id=case_id))
+def _store_statement(bind_type=None):
+    return (update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
+            .values(**{c.key: bindparam(k, type_=bind_type) for c, k in zip(_STORED, _STORE_KEYS)}))
+
+
+_STORE = _store_statement()
+_STORE_RAW = _store_statement(_AsIs())  # values already in the driver's form
+
+
+def _columns(states: dict | None, events) -> tuple:
+    """The case's SLA columns, in the order of _STORED, from its clocks."""
+    summary = policies.summarize(states) if states else None
+    if summary is None:
+        return (None,) * len(_STORED)
+    paused = None
+    if any(s.paused for s in states.values()):
+        paused = max((e.at for e in events if e.kind == EventKind.PAUSED and e.clock is None), default=None)
+    return (summary.due[Clock.FIRST_RESPONSE], summary.due[Clock.NEXT_RESPONSE], summary.due[Clock.RESOLUTION],
+            summary.sla_due_at, summary.sla_check_at, paused, summary.sla_warn_at)
+
+
+def _store(results: list[tuple[int, dict | None, list]]) -> None:
+    """Write the cases' SLA columns."""
+    params = [dict(zip(_STORE_KEYS, _columns(states, events)), case_id=case_id) for case_id, states, events in results]
     if params:
         db.session.execute(_STORE, params)
 

@@ -45,10 +45,17 @@ def _norm(value):
 
 
 def choose_policy(policies: Sequence, facts: Mapping):
-    """The first active policy (by position) whose conditions match, else the default one.
+    """Entitlement first: a case counted against a service contract that names an (active) SLA
+    policy gets that policy. Else the first active policy (by position) whose conditions match,
+    else the default one.
 
     Returns (policy or None, why)."""
     ordered = sorted((p for p in policies if p.active), key=lambda p: (p.position, p.id or 0))
+    entitled = facts.get("contract_policy_id")
+    if entitled:
+        policy = next((p for p in ordered if p.id == entitled), None)
+        if policy is not None:
+            return policy, f"entitled by service contract {facts.get('contract_name')}"
     for policy in ordered:
         if not policy.is_default and matches(policy.conditions, facts):
             return policy, f"matched the conditions of {policy.name}"
@@ -130,16 +137,28 @@ def evaluate(events: Iterable, targets: Mapping[Clock, int | None], calendar: Bu
                 state.fulfilled_at = state._stopped_at = None
             elif kind in (EventKind.WARNED, EventKind.BREACHED) and (event.data or {}).get("cycle") == state.cycle:
                 setattr(state, "warned" if kind == EventKind.WARNED else "breached", True)
+    warns = bool(warning_percent) and 0 < warning_percent < 100
+    plain: dict[datetime, list] = {}  # clocks never stopped, by start: their sums share one look-up
     for state in states.values():
         state.target = targets.get(state.clock)
         if state.started_at is None or state.target is None:
             continue
-        spells = _spells(pauses + state.stops, state.started_at, state.fulfilled_at)
+        warn_minutes = math.ceil(state.target * warning_percent / 100) if warns and state.running else None
+        spells = _spells(pauses + state.stops, state.started_at, state.fulfilled_at) if pauses or state.stops else ()
+        if not spells:
+            plain.setdefault(state.started_at, []).append((state, warn_minutes))
+            continue
         state.due_at, state.paused = _deadline(calendar, state.started_at, state.target, spells)
-        if warning_percent and 0 < warning_percent < 100 and state.running:
-            minutes = math.ceil(state.target * warning_percent / 100)
-            state.warn_at, _ = _deadline(calendar, state.started_at, minutes, spells)
+        if warn_minutes is not None:
+            state.warn_at, _ = _deadline(calendar, state.started_at, warn_minutes, spells)
         state.paused = state.paused and state.running
+    for start, clocks in plain.items():
+        sums = [m for state, warn_minutes in clocks for m in (state.target, warn_minutes) if m is not None]
+        ends = iter(calendar.add_each(start, sums))
+        for state, warn_minutes in clocks:
+            state.due_at = next(ends)
+            if warn_minutes is not None:
+                state.warn_at = next(ends)
     return states
 
 
@@ -183,23 +202,26 @@ class Summary:
     due: dict[Clock, datetime | None]
     sla_due_at: datetime | None
     sla_check_at: datetime | None
+    sla_warn_at: datetime | None = None  # when the first running clock reaches its warning threshold
 
 
 def summarize(states: Mapping[Clock, ClockState]) -> Summary:
-    due, soonest, check = {}, [], []
+    due, soonest, check, warn = {}, [], [], []
     for clock, state in states.items():
         running = state.running and state.due_at is not None
         due[clock] = state.due_at if running else None
         if not running or state.paused:
             continue
         soonest.append(state.due_at)
+        if state.warn_at is not None:
+            warn.append(state.warn_at)
         if state.breached:
             continue
         if not state.warned and state.warn_at is not None and state.warn_at < state.due_at:
             check.append(state.warn_at)
         else:
             check.append(state.due_at)
-    return Summary(due, min(soonest, default=None), min(check, default=None))
+    return Summary(due, min(soonest, default=None), min(check, default=None), min(warn, default=None))
 
 
 def due_actions(states: Mapping[Clock, ClockState], now: datetime) -> list[tuple[ClockState, EventKind]]:

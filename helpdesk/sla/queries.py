@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from helpdesk.cases.models import Case
+from helpdesk.cases.models import Case, Priority
 from helpdesk.extensions import db
 from helpdesk.sla import policies
 from helpdesk.sla.models import BusinessHours, Clock, SLAEvent, SLAPolicy
-from helpdesk.sla.services import policy_calendar
+from helpdesk.sla.services import case_calendar
 from helpdesk.types import utcnow
 
 _DUE_COLUMNS = {Clock.FIRST_RESPONSE: "first_response_due_at", Clock.NEXT_RESPONSE: "next_response_due_at",
@@ -33,7 +33,7 @@ def badge(case: Case, now: datetime | None = None) -> Badge | None:
     if not running:
         return None
     clock, due = min(running, key=lambda r: r[1])
-    calendar = policy_calendar(policy)
+    calendar = case_calendar(case)
     if case.sla_paused_at is not None and case.sla_due_at is None:
         left = calendar.minutes_between(case.sla_paused_at, due)
         return Badge("paused", f"Paused, {policies.describe_minutes(max(left, 0))} left",
@@ -70,7 +70,7 @@ def case_overview(case: Case, now: datetime | None = None) -> Overview:
     if policy is None:
         return Overview(None, [], events)
     now = now or utcnow()
-    calendar = policy_calendar(policy)
+    calendar = case_calendar(case)
     states = policies.evaluate(events, policies.targets_for(policy.targets, case.priority), calendar, policy.warning_percent)
     clocks = []
     for clock, state in states.items():
@@ -86,6 +86,60 @@ def case_overview(case: Case, now: datetime | None = None) -> Overview:
             text = policies.time_left(calendar, state.due_at, now)[1] + f" (due {state.due_at:%Y-%m-%d %H:%M} UTC)"
         clocks.append(ClockView(clock, state, text))
     return Overview(policy, clocks, events)
+
+
+@dataclass
+class PreviewRow:
+    clock: Clock
+    current: datetime | None
+    new: datetime | None
+    text: str  # the new deadline in words, e.g. "2 h 30 min earlier; overdue by 10 min"
+
+
+@dataclass
+class Preview:
+    policy: SLAPolicy | None
+    priority: Priority
+    rows: list[PreviewRow]
+
+
+def deadline_preview(case: Case, priority: Priority, now: datetime | None = None) -> Preview:
+    """The running clocks' deadlines if the case had another priority: the same events and
+    policy replayed under that priority's targets, on the policy's calendar. Writes nothing."""
+    policy = case.sla_policy
+    if policy is None or priority == case.priority:
+        return Preview(policy, priority, [])
+    now = now or utcnow()
+    calendar = case_calendar(case)
+    events = list(db.session.scalars(select(SLAEvent).where(SLAEvent.case_id == case.id).order_by(SLAEvent.at, SLAEvent.id)))
+    before = policies.evaluate(events, policies.targets_for(policy.targets, case.priority), calendar, policy.warning_percent)
+    after = policies.evaluate(events, policies.targets_for(policy.targets, priority), calendar, policy.warning_percent)
+    rows = []
+    for clock, state in after.items():
+        old = before[clock]
+        if not (state.running or old.running):
+            continue
+        new_due = state.due_at if state.running else None
+        old_due = old.due_at if old.running else None
+        if new_due is None:
+            text = f"no target for {priority.label} priority"
+        else:
+            text = _moved(calendar, old_due, new_due)
+            if state.paused:
+                text += "; the clock is paused"
+            elif new_due <= now:
+                text += "; " + policies.time_left(calendar, new_due, now)[1]
+        rows.append(PreviewRow(clock, old_due, new_due, text))
+    return Preview(policy, priority, rows)
+
+
+def _moved(calendar, old: datetime | None, new: datetime) -> str:
+    if old is None:
+        return "a new deadline"
+    if old == new:
+        return "unchanged"
+    minutes = calendar.minutes_between(min(old, new), max(old, new))
+    return f"{policies.describe_minutes(minutes)} of business time {'earlier' if new < old else 'later'}"
 
 
 def all_business_hours() -> list[BusinessHours]:

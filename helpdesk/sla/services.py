@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from helpdesk import jobs
 from helpdesk.cases.models import Case, Priority, Status
@@ -41,8 +41,19 @@ def calendar_for(hours: BusinessHours | None) -> BusinessCalendar:
     return calendar
 
 
-def policy_calendar(policy: SLAPolicy | None) -> BusinessCalendar:
-    return calendar_for(policy.business_hours if policy else None)
+def policy_calendar(policy: SLAPolicy | None, group: Group | None = None) -> BusinessCalendar:
+    """The calendar the clocks run on: the policy's own, else the case's group's, else 24x7."""
+    return calendar_for(hours_for(policy, group))
+
+
+def hours_for(policy: SLAPolicy | None, group: Group | None) -> BusinessHours | None:
+    if policy is not None and policy.business_hours is not None:
+        return policy.business_hours
+    return group.business_hours if group is not None else None
+
+
+def case_calendar(case: Case) -> BusinessCalendar:
+    return policy_calendar(case.sla_policy, case.group)
 
 
 def save_business_hours(actor: User | None, hours: BusinessHours | None, *, name: str, timezone: str,
@@ -68,9 +79,32 @@ def save_business_hours(actor: User | None, hours: BusinessHours | None, *, name
     hours.name, hours.timezone, hours.weekly, hours.holidays = name, timezone, cleaned_weekly, cleaned_holidays
     hours.updated_at = utcnow()
     db.session.flush()
-    for policy_id in db.session.scalars(select(SLAPolicy.id).where(SLAPolicy.business_hours_id == hours.id)):
-        _recompute_later(policy_id, f"calendar {hours.name} changed")
+    _recompute_calendar_users(hours, f"calendar {hours.name} changed")
     return hours
+
+
+def _recompute_calendar_users(hours: BusinessHours, reason: str) -> None:
+    """Recompute the policies on this calendar, and (when a group uses it) those without one."""
+    using = SLAPolicy.business_hours_id == hours.id
+    if db.session.scalar(select(Group.id).where(Group.business_hours_id == hours.id).limit(1)) is not None:
+        using = or_(using, SLAPolicy.business_hours_id.is_(None))
+    for policy_id in db.session.scalars(select(SLAPolicy.id).where(using)):
+        _recompute_later(policy_id, reason)
+
+
+def set_group_calendars(actor: User | None, hours: BusinessHours, groups: list[Group]) -> None:
+    """Make `hours` the calendar of exactly these groups (others using it go back to none).
+    Cases under a policy without a calendar of its own follow their group's: recomputed."""
+    wanted = {g.id for g in groups}
+    changed = False
+    for group in db.session.scalars(select(Group).where(or_(Group.id.in_(wanted), Group.business_hours_id == hours.id))):
+        target = hours.id if group.id in wanted else None
+        if group.business_hours_id != target:
+            group.business_hours_id, changed = target, True
+    db.session.flush()
+    if changed:
+        for policy_id in db.session.scalars(select(SLAPolicy.id).where(SLAPolicy.business_hours_id.is_(None))):
+            _recompute_later(policy_id, f"group calendars changed ({hours.name})")
 
 
 def _clean_weekly(weekly: dict, errors: dict) -> dict:
@@ -128,6 +162,57 @@ def import_holidays(actor: User | None, hours: BusinessHours, *, country: str, s
     return len(added)
 
 
+ICAL_MAX_DAYS = 31  # a longer all-day event is a season, not a holiday: refused
+
+
+def import_ical(actor: User | None, hours: BusinessHours, data: bytes, *, today: date | None = None) -> tuple[int, int]:
+    """Add the all-day events of an iCalendar (.ics) file as holidays; a yearly or other
+    recurring event is expanded over this year and the next two. Timed events are skipped:
+    a holiday closes a whole local day. Returns (holidays added, events skipped)."""
+    import icalendar
+    from dateutil.rrule import rrulestr
+
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except ValueError as exc:
+        raise ValidationFailed({"ics": f"Not an iCalendar file: {exc}"}) from None
+    today = today or utcnow().date()
+    until = date(today.year + 2, 12, 31)
+    found: dict[date, str] = {}
+    skipped = 0
+    for event in calendar.walk("VEVENT"):
+        if "DTSTART" not in event:
+            skipped += 1
+            continue
+        start = event.decoded("DTSTART")
+        if isinstance(start, datetime):
+            skipped += 1
+            continue
+        end = event.decoded("DTEND") if "DTEND" in event else None
+        if isinstance(end, date) and not isinstance(end, datetime):
+            days = (end - start).days
+        elif "DURATION" in event:
+            days = event.decoded("DURATION").days
+        else:
+            days = 1
+        if not 1 <= days <= ICAL_MAX_DAYS:
+            skipped += 1
+            continue
+        name = str(event.get("SUMMARY") or "Holiday").strip()[:100] or "Holiday"
+        firsts = [start]
+        if "RRULE" in event:
+            rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=datetime.combine(start, datetime.min.time()))
+            firsts = [d.date() for d in rule.between(datetime(today.year, 1, 1), datetime.combine(until, datetime.min.time()), inc=True)]
+        for first in firsts:
+            for offset in range(days):
+                found.setdefault(date.fromordinal(first.toordinal() + offset), name)
+    existing = {h["date"] for h in hours.holidays or []}
+    added = [{"date": d.isoformat(), "name": n} for d, n in sorted(found.items()) if d.isoformat() not in existing]
+    save_business_hours(actor, hours, name=hours.name, timezone=hours.timezone, weekly=hours.weekly,
+                        holidays=list(hours.holidays or []) + added)
+    return len(added), skipped
+
+
 # --- policies --------------------------------------------------------------------------------
 
 
@@ -166,6 +251,7 @@ def save_policy(actor: User | None, policy: SLAPolicy | None, data: dict) -> SLA
     escalations = [_clean_escalation(i, rule, errors) for i, rule in enumerate(data.get("escalations") or [])]
     if errors:
         raise ValidationFailed(errors)
+    before = None if policy is None else (policy.business_hours_id, policy.warning_percent, dict(policy.targets or {}))
     if policy is None:
         policy = SLAPolicy()
         db.session.add(policy)
@@ -183,8 +269,21 @@ def save_policy(actor: User | None, policy: SLAPolicy | None, data: dict) -> SLA
             if other is not policy:
                 other.is_default = False
     db.session.flush()
-    _recompute_later(policy.id, f"policy {policy.name} changed")
+    _recompute_changed(policy, before)
     return policy
+
+
+def _recompute_changed(policy: SLAPolicy, before: tuple | None) -> None:
+    """Recompute the open cases whose deadlines the edit can move: all of them after a new
+    calendar or warning threshold, else those of the priorities whose targets changed (a
+    rename or new conditions move none: conditions only choose the policy at intake)."""
+    if before is None or before[:2] != (policy.business_hours_id, policy.warning_percent):
+        _recompute_later(policy.id, f"policy {policy.name} changed")
+        return
+    changed = [int(p) for p in Priority if policies.targets_for(before[2], p) != policies.targets_for(policy.targets, p)]
+    if changed:
+        names = ", ".join(Priority(p).label for p in changed)
+        _recompute_later(policy.id, f"policy {policy.name}: targets for {names} changed", changed)
 
 
 def _clean_escalation(i: int, rule: dict, errors: dict) -> dict:
@@ -202,10 +301,10 @@ def _clean_escalation(i: int, rule: dict, errors: dict) -> dict:
             "raise_priority": bool(rule.get("raise_priority"))}
 
 
-def _recompute_later(policy_id: int, reason: str) -> None:
+def _recompute_later(policy_id: int, reason: str, priorities: list[int] | None = None) -> None:
     from helpdesk.sla.jobs import recompute_policy_cases
 
-    jobs.enqueue(recompute_policy_cases, policy_id, reason)
+    jobs.enqueue(recompute_policy_cases, policy_id, reason, priorities)
 
 
 # --- the engine: hooks called by helpdesk.cases.services ---------------------------------------
@@ -213,7 +312,9 @@ def _recompute_later(policy_id: int, reason: str) -> None:
 
 def case_facts(case: Case) -> dict:
     return dict(organization_id=case.organization_id, priority=int(case.priority), channel=case.channel.value,
-                group_id=case.group_id, tags=[t.name for t in case.tags], custom_fields=case.custom_fields or {})
+                group_id=case.group_id, tags=[t.name for t in case.tags], custom_fields=case.custom_fields or {},
+                contract_policy_id=contract.sla_policy_id if (contract := case.service_contract) else None,
+                contract_name=contract.name if contract else None)
 
 
 def start_case(case: Case) -> None:
@@ -291,6 +392,21 @@ def record_priority(case: Case, old: Priority, new: Priority, at: datetime) -> N
     refresh_case(case)
 
 
+def record_group(case: Case, old: Group | None, new: Group | None, at: datetime) -> None:
+    """A case moved to another group: under a policy without a calendar, its clocks now run on
+    the new group's calendar."""
+    policy = case.sla_policy
+    if policy is None or policy.business_hours_id is not None:
+        return
+    before, after = old.business_hours if old else None, new.business_hours if new else None
+    if before == after:
+        return
+    _record(case, EventKind.POLICY_CHANGED, at=at,
+            reason=f"group {old.name if old else 'none'} → {new.name if new else 'none'}: calendar "
+                   f"{before.name if before else '24x7'} → {after.name if after else '24x7'}")
+    refresh_case(case)
+
+
 def change_case_policy(actor: User | None, case: Case, policy: SLAPolicy | None, at: datetime | None = None) -> None:
     """Put a case under another policy mid-case: its clocks keep their starts, under the new targets."""
     at = at or utcnow()
@@ -319,6 +435,7 @@ def refresh_case(case: Case) -> dict | None:
     case.resolution_due_at = summary.due[Clock.RESOLUTION] if summary else None
     case.sla_due_at = summary.sla_due_at if summary else None
     case.sla_check_at = summary.sla_check_at if summary else None
+    case.sla_warn_at = summary.sla_warn_at if summary else None
     case.sla_paused_at = _paused_since(case) if states and any(s.paused for s in states.values()) else None
     return states
 
@@ -376,7 +493,7 @@ def _states(case: Case) -> dict | None:
     if policy is None:
         return None
     return policies.evaluate(_events(case), policies.targets_for(policy.targets, case.priority),
-                             policy_calendar(policy), policy.warning_percent)
+                             case_calendar(case), policy.warning_percent)
 
 
 def _paused_since(case: Case) -> datetime | None:

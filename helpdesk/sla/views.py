@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from helpdesk.auth.policies import require
+from helpdesk.cases import queries as case_queries
 from helpdesk.cases.models import Channel, Priority, Status
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
@@ -16,7 +17,7 @@ from helpdesk.sla import queries, services
 from helpdesk.sla.models import DEFAULT_PAUSE_STATUSES, DEFAULT_WEEKLY, BusinessHours, Clock, SLAPolicy
 from helpdesk.web import render
 
-bp = Blueprint("sla", __name__, url_prefix="/admin")
+bp = Blueprint("sla", __name__)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 ESCALATION_ROWS = 3
@@ -34,19 +35,19 @@ def _admin(view):
 # --- calendars -------------------------------------------------------------------------------
 
 
-@bp.get("/calendars")
+@bp.get("/admin/calendars")
 @_admin
 def calendars():
     return render("sla/calendars.html", calendars=queries.all_business_hours())
 
 
-@bp.route("/calendars/new", methods=["GET", "POST"])
+@bp.route("/admin/calendars/new", methods=["GET", "POST"])
 @_admin
 def new_calendar():
     return _calendar_page(None)
 
 
-@bp.route("/calendars/<int:hours_id>", methods=["GET", "POST"])
+@bp.route("/admin/calendars/<int:hours_id>", methods=["GET", "POST"])
 @_admin
 def edit_calendar(hours_id: int):
     return _calendar_page(people_queries.get_or_404(BusinessHours, hours_id))
@@ -54,12 +55,15 @@ def edit_calendar(hours_id: int):
 
 def _calendar_page(hours: BusinessHours | None):
     errors, values = {}, _calendar_values(hours)
+    groups = people_queries.all_groups()
     if request.method == "POST":
         values = request.form.to_dict()
+        values["group_ids"] = [int(v) for v in request.form.getlist("group_ids") if v.isdigit()]
         try:
             hours = services.save_business_hours(current_user, hours, name=values.get("name", ""),
                                                  timezone=values.get("timezone", "").strip(),
                                                  weekly=_parse_weekly(values), holidays=_parse_holidays(values.get("holidays", "")))
+            services.set_group_calendars(current_user, hours, [g for g in groups if g.id in values["group_ids"]])
             db.session.commit()
             flash(f"Calendar {hours.name} saved; open cases under its policies are being recomputed.", "success")
             return redirect(url_for("sla.edit_calendar", hours_id=hours.id))
@@ -67,10 +71,24 @@ def _calendar_page(hours: BusinessHours | None):
             db.session.rollback()
             errors = exc.errors
     return render("sla/calendar_form.html", status=422 if errors else 200, hours=hours, values=values,
-                  errors=errors, weekdays=WEEKDAYS, this_year=date.today().year)
+                  errors=errors, weekdays=WEEKDAYS, this_year=date.today().year, groups=groups)
 
 
-@bp.post("/calendars/<int:hours_id>/import-holidays")
+@bp.post("/admin/calendars/<int:hours_id>/import-ical")
+@_admin
+def import_ical(hours_id: int):
+    hours = people_queries.get_or_404(BusinessHours, hours_id)
+    upload = request.files.get("ics")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"ics": "Choose an iCalendar (.ics) file."})
+    added, skipped = services.import_ical(current_user, hours, upload.read())
+    db.session.commit()
+    flash(f"{added} holiday(s) added to {hours.name}" + (f"; {skipped} timed or too long event(s) skipped." if skipped else "."),
+          "success")
+    return redirect(url_for("sla.edit_calendar", hours_id=hours.id))
+
+
+@bp.post("/admin/calendars/<int:hours_id>/import-holidays")
 @_admin
 def import_holidays(hours_id: int):
     hours = people_queries.get_or_404(BusinessHours, hours_id)
@@ -90,7 +108,8 @@ def import_holidays(hours_id: int):
 def _calendar_values(hours: BusinessHours | None) -> dict:
     weekly = hours.weekly if hours else DEFAULT_WEEKLY
     values = {"name": hours.name if hours else "", "timezone": hours.timezone if hours else "UTC",
-              "holidays": "\n".join(f"{h['date']} {h['name']}" for h in (hours.holidays if hours else []))}
+              "holidays": "\n".join(f"{h['date']} {h['name']}" for h in (hours.holidays if hours else [])),
+              "group_ids": [g.id for g in people_queries.all_groups() if hours and g.business_hours_id == hours.id]}
     for day in range(7):
         values[f"weekly_{day}"] = ", ".join(f"{s}-{e}" for s, e in weekly.get(str(day), []))
     return values
@@ -126,19 +145,19 @@ def _parse_holidays(text: str) -> list[dict]:
 # --- policies --------------------------------------------------------------------------------
 
 
-@bp.get("/sla-policies")
+@bp.get("/admin/sla-policies")
 @_admin
 def policies():
     return render("sla/policies.html", policies=queries.all_policies())
 
 
-@bp.route("/sla-policies/new", methods=["GET", "POST"])
+@bp.route("/admin/sla-policies/new", methods=["GET", "POST"])
 @_admin
 def new_policy():
     return _policy_page(None)
 
 
-@bp.route("/sla-policies/<int:policy_id>", methods=["GET", "POST"])
+@bp.route("/admin/sla-policies/<int:policy_id>", methods=["GET", "POST"])
 @_admin
 def edit_policy(policy_id: int):
     return _policy_page(people_queries.get_or_404(SLAPolicy, policy_id))
@@ -206,6 +225,21 @@ def _posted_policy(form) -> dict:
         "warning_percent": form.get("warning_percent", ""),
         "escalations": escalations,
     }
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+
+@bp.get("/cases/<int:case_id>/sla-preview")
+@login_required
+def preview_deadlines(case_id: int):
+    """What the deadlines would become under another priority (htmx, from the priority select)."""
+    require(current_user, "case.view")
+    case = case_queries.get_case(case_id)
+    raw = request.args.get("priority", "")
+    if not raw.isdigit() or int(raw) not in Priority._value2member_map_:
+        raise ValidationFailed({"priority": "Choose a priority."})
+    return render("sla/_preview.html", preview=queries.deadline_preview(case, Priority(int(raw))), case=case)
 
 
 bp.add_app_template_global(queries.badge, "sla_badge")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mailroom.models import InboundEmail, Mailbox
-from mailroom.services import store_inbound
+from mailroom.services import Intake
 
 
 def messages_in(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -47,22 +47,25 @@ def split_mbox(label: str, data: bytes) -> Iterator[tuple[str, bytes]]:
 
 
 def ingest_path(path: Path, mailbox: Mailbox | None, channel: str = "cli") -> Iterator[tuple[str, InboundEmail, bool]]:
-    for label, raw in messages_in(path):
-        inbound, created = store_inbound(raw, mailbox, channel)
-        yield label, inbound, created
+    """Store every mail under a path, each committed; they are processed in batches as they come."""
+    with Intake() as intake:
+        for label, raw in messages_in(path):
+            inbound, created = intake.store(raw, mailbox, channel)
+            yield label, inbound, created
 
 
 def drain_maildir(path: Path, mailbox: Mailbox | None) -> int:
     """Store every mail in a maildir's new/ and cur/, removing each file once it is committed."""
     stored = 0
-    for sub in ("new", "cur"):
-        folder = path / sub
-        if not folder.is_dir():
-            continue
-        for item in sorted(folder.iterdir()):
-            if not item.is_file() or item.name.startswith("."):
+    with Intake() as intake:
+        for sub in ("new", "cur"):
+            folder = path / sub
+            if not folder.is_dir():
                 continue
-            _, created = store_inbound(item.read_bytes(), mailbox, "maildir")
-            stored += created
-            item.unlink()  # only after the commit: a crash before it means the mail is stored twice, once
+            for item in sorted(folder.iterdir()):
+                if not item.is_file() or item.name.startswith("."):
+                    continue
+                _, created = intake.store(item.read_bytes(), mailbox, "maildir")
+                stored += created
+                item.unlink()  # only after the commit: a crash before it means the mail is stored twice, once
     return stored

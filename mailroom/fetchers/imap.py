@@ -7,7 +7,7 @@ from imapclient import IMAPClient
 
 from helpdesk.extensions import db
 from mailroom.models import Mailbox
-from mailroom.services import store_inbound
+from mailroom.services import Intake, imap_password
 
 BATCH = 50
 SEEN = b"\\Seen"
@@ -20,7 +20,7 @@ def connect(mailbox: Mailbox) -> IMAPClient:
     client = IMAPClient(mailbox.imap_host, port=port, ssl=security == "ssl", ssl_context=context, timeout=60)
     if security == "starttls":
         client.starttls(context)
-    client.login(mailbox.imap_username or mailbox.address, mailbox.imap_password or "")
+    client.login(mailbox.imap_username or mailbox.address, imap_password(mailbox) or "")
     return client
 
 
@@ -34,7 +34,7 @@ def poll_mailbox(mailbox_id: int) -> int:
     if mailbox is None or not mailbox.imap_host:
         return 0
     stored = 0
-    with connect(mailbox) as client:
+    with connect(mailbox) as client, Intake() as intake:
         info = client.select_folder(mailbox.imap_folder or "INBOX")
         validity = int(info.get(b"UIDVALIDITY", 0))
         if mailbox.imap_uidvalidity != validity:
@@ -57,7 +57,7 @@ def poll_mailbox(mailbox_id: int) -> int:
                 raw = data.get(b"BODY[]")
                 if raw is None:
                     continue
-                _, created = store_inbound(raw, mailbox, "imap")
+                _, created = intake.store(raw, mailbox, "imap")
                 stored += created
                 done.append(uid)
             if not done:
@@ -69,4 +69,5 @@ def poll_mailbox(mailbox_id: int) -> int:
                 mailbox = db.session.get(Mailbox, mailbox_id)
                 mailbox.imap_last_uid = max(done)
                 db.session.commit()
+        db.session.commit()  # reading the mailbox again began a transaction; the last batch waits for its end
     return stored

@@ -28,6 +28,21 @@ def test_a_new_mail_opens_a_case_for_a_new_contact(deliver):
     assert "C:\\Users\\ann\\file.txt" in message.body_text  # every character survives, backslashes too
 
 
+def test_mail_from_a_merged_or_binned_contact_lands_on_a_live_one(deliver, make_contact, make_user):
+    from helpdesk.people.services import merge_contacts
+    from helpdesk.recycle.services import delete_record
+
+    kept = make_contact(name="Ann Kept", email="ann.kept@customer.example")
+    duplicate = make_contact(name="Ann Duplicate", email="ann@customer.example")
+    merge_contacts(make_user(role="manager"), duplicate, kept)
+    binned = make_contact(name="Bob Binned", email="bob@customer.example")
+    delete_record(None, "contact", binned.id)
+    db.session.commit()
+    assert deliver(build_mail(message_id="<m1@customer.example>")).case.contact_id == kept.id
+    case = deliver(build_mail(sender="Bob <bob@customer.example>", message_id="<m2@customer.example>")).case
+    assert case.contact_id != binned.id and case.contact.deleted_at is None and case.contact.email == "bob@customer.example"
+
+
 def test_a_reply_joins_by_in_reply_to_and_records_why(deliver):
     first = deliver(build_mail(message_id="<p1@customer.example>"))
     reply = deliver(build_mail(subject="Re: Printer jam", message_id="<p2@customer.example>",

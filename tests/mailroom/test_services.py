@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from helpdesk.cases.models import Case, Message
 from helpdesk.extensions import db
 from mailroom.models import InboundEmail, InboundStatus, Mailbox
-from mailroom.services import create_mailbox, store_inbound
+from mailroom.services import Intake, create_mailbox, store_inbound
 from tests.mailroom.conftest import build_mail
 from tests.services import _wait_for_port, free_port, redis_server, stop_process
 
@@ -222,9 +222,11 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(make_app, tmp_pa
         with app.app_context():
             box = create_mailbox(None, address="support@helpdesk.example", auto_reply=False)
             db.session.commit()
-            for n in range(total):
-                store_inbound(build_mail(subject=f"batch {n}", message_id=f"<batch{n}@x.example>",
-                                         sender=f"c{n}@customer.example"), box, "smtp")
+            # As IMAP and maildir bring it: each mail committed, then queued in batch jobs of 50.
+            with Intake(size=50) as intake:
+                for n in range(total):
+                    intake.store(build_mail(subject=f"batch {n}", message_id=f"<batch{n}@x.example>",
+                                            sender=f"c{n}@customer.example"), box, "imap")
         env = _worker_env(app, redis_url)
         command = [RQ, "worker", "--worker-class", "helpdesk.jobs.Worker", "--url", redis_url, "mailroom"]
         worker = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,

@@ -101,6 +101,16 @@ def test_add_agrees_with_the_oracle(cal, start, minutes, data):
 
 
 @SETTINGS
+@given(cal=calendars(), start=starts(), minutes=st.lists(st.integers(0, 200_000), max_size=5), data=st.data(),
+       micros=st.integers(0, 59_999_999))
+def test_add_each_is_add_of_each(cal, start, minutes, data, micros):
+    tz, weekly = cal
+    start = start + timedelta(microseconds=micros)
+    calendar = BusinessCalendar(tz, weekly, _holidays(data.draw, start))
+    assert calendar.add_each(start, minutes) == [calendar.add(start, m) for m in minutes]
+
+
+@SETTINGS
 @given(cal=calendars(), start=starts(), span=st.integers(-3 * 1440, 12 * 1440), data=st.data())
 def test_minutes_between_agrees_with_the_oracle(cal, start, span, data):
     tz, weekly = cal

@@ -1,0 +1,1 @@
+"""Products and the customers ' assets (serial-numbered units of a product)."""

@@ -1,0 +1,1 @@
+"""Live chat: topics, sessions, messages, routing to agents and the agent console."""

@@ -1,0 +1,1 @@
+"""Service contracts (what a customer is entitled to) and the time logged on cases."""

@@ -1,0 +1,1 @@
+"""Customer portal access for contacts: invitations, passwords, sign-up, throttled sign-in."""

@@ -1,0 +1,1 @@
+"""Customer satisfaction: ratings of resolved cases and self-service deflection events."""
