@@ -101,7 +101,7 @@ def _start(bindir: Path, workdir: Path, datadir: Path) -> int:
     for _ in range(_START_ATTEMPTS):
         port = _free_port()
         options = (f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+                   "-c synchronous_commit=off -c full_page_writes=off" + os.environ.get("HELPDESK_PG_EXTRA_OPTIONS", ""))
         result = _run(bindir, "pg_ctl", "-D", datadir, "-l", log, "-w", "-o", options, "start",
                       cwd=workdir, check=False)
         if result.returncode == 0:

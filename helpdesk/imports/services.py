@@ -462,6 +462,24 @@ def _insert_many(model, rows: list[dict]) -> None:
     except dialect.loaded_dbapi.IntegrityError as exc:
         # As SQLAlchemy would have raised it, so callers handle one kind of clash.
         raise IntegrityError(sql, None, exc) from exc
+    if dialect.name == "postgresql":
+        _keep_statistics(connection, table, len(rows))
+
+
+ANALYZE_EVERY = 10_000
+
+
+def _keep_statistics(connection, table, inserted: int) -> None:
+    """PostgreSQL plans the next batch's duplicate lookups (email IN (...)) from the table's
+    statistics; after a few COPYs they still describe the small table of before, the planner
+    picks a sequential scan and each lookup takes seconds (autovacuum's ANALYZE comes too late
+    for an import). So the import refreshes them itself every ANALYZE_EVERY rows; an ANALYZE
+    samples a bounded number of rows and takes milliseconds."""
+    counts = db.session.info.setdefault("import_rows_since_analyze", {})
+    counts[table.name] = counts.get(table.name, 0) + inserted
+    if counts[table.name] >= ANALYZE_EVERY:
+        connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}")
+        counts[table.name] = 0
 
 
 def _python_default(column):
