@@ -214,6 +214,7 @@ def open_case(
     link_active_contract(case)
     sla.start_case(case)
     change.done()
+    notifications.case_opened(case, actor)
     return case
 
 

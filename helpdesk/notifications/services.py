@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
@@ -138,6 +138,20 @@ def set_digest(user: User, digest: Digest | str) -> NotificationSetting:
 
 
 # --- case events (called from helpdesk.cases.services) ---------------------------------------
+
+
+def case_opened(case, actor) -> None:
+    """Tell whoever follows the new case's customer (the contact or the organization), and the
+    assignee it was opened for. One indexed lookup when nobody follows anyone."""
+    targets = [and_(Follow.target_type == kind, Follow.target_id == target_id)
+               for kind, target_id in (("contact", case.contact_id), ("organization", case.organization_id))
+               if target_id is not None]
+    if targets:
+        people = db.session.scalars(select(User).where(User.id.in_(select(Follow.user_id).where(or_(*targets)))))
+        customer = case.contact.name if case.contact is not None else case.organization.name
+        notify(people, kind="case.opened", title=f"New case {case.number} from {customer}: {case.subject}",
+               url=f"/cases/{case.id}", target=("case", case.id), actor=actor if isinstance(actor, User) else None)
+    case_assigned(case, case.assignee, actor)
 
 
 def case_replied_by_customer(case, message) -> None:

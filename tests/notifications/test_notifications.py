@@ -108,6 +108,25 @@ def test_assignment_notifies_the_assignee_but_not_who_took_it(make_user, make_ca
     assert len(_mine(worker)) == 1  # taking a case yourself is no news
 
 
+def test_a_new_case_tells_the_customers_followers_and_its_assignee(make_user, make_contact, make_organization):
+    org_fan, contact_fan, assignee, opener = make_user(), make_user(), make_user(), make_user(name="Olly Opener")
+    acme = make_organization(name="Acme")
+    ann = make_contact(name="Ann Customer", organization=acme)
+    services.follow(org_fan, "organization", acme.id)
+    services.follow(contact_fan, "contact", ann.id)
+    services.follow(opener, "contact", ann.id)
+    case = cases.open_case(opener, subject="Printer on fire", body="Smoke everywhere.", contact=ann, assignee=assignee)
+    for fan in (org_fan, contact_fan):
+        [n] = _mine(fan)
+        assert n.kind == "case.opened" and n.title == f"New case {case.number} from Ann Customer: Printer on fire"
+        assert n.url == f"/cases/{case.id}"
+    [n] = _mine(assignee)
+    assert n.kind == "case.assigned" and n.title.startswith(f"Olly Opener assigned {case.number} to you")
+    assert _mine(opener) == []  # who opened it needs no news of it
+    cases.open_case(opener, subject="Someone else's", body="Hello.", contact=make_contact(name="Bob Other"))
+    assert len(_mine(contact_fan)) == 1
+
+
 # --- the center and the badge ----------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ def test_the_assignee_and_followers_hear_of_a_warning_and_a_breach_once(clock, m
     assert sweep_sla(rome(2025, 6, 2, 9, 50)) == 1
     assert sweep_sla(rome(2025, 6, 2, 9, 55)) == 0
     assert inbox(case) == sorted([(agent.id, "sla.warned"), (follower.id, "sla.warned")])
-    note = db.session.scalar(select(Notification).where(Notification.user_id == agent.id))
+    note = db.session.scalar(select(Notification).where(Notification.user_id == agent.id, Notification.kind == "sla.warned"))
     assert note.title == f"{case.number} SLA about to breach: First response — {case.subject}"
     assert note.url == f"/cases/{case.id}" and "is due 2025-06-02 08:00 UTC" in note.body
     assert sweep_sla(rome(2025, 6, 2, 10, 5)) == 1
