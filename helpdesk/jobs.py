@@ -107,13 +107,21 @@ def enqueue(func: Callable, *args: Any, **kwargs: Any) -> None:
     """
     if not hasattr(func, "job_queue"):
         raise TypeError(f"{func!r} is not a job; decorate it with @job")
-    call = _Call(func, args, kwargs)
+    after_commit(_dispatch, _Call(func, args, kwargs))
+
+
+def after_commit(deliver: Callable[[Flask, list], None], item: Any) -> None:
+    """Hand `item` to `deliver(app, items)` once the current transaction commits: the outermost
+    one (a released savepoint waits for it), with the connection back in the pool; never when
+    the transaction or savepoint that added it rolls back. With no transaction in progress it
+    is delivered at once. Jobs use it, and so does the chat's publishing of committed messages.
+    """
     session = db.session()
     if not session.in_transaction():
-        _dispatch(current_app._get_current_object(), [call])
+        deliver(current_app._get_current_object(), [item])
         return
     transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((transaction, call))
+    session.info.setdefault(_PENDING, []).append((transaction, deliver, item))
 
 
 def init_app(app: Flask) -> None:
@@ -137,7 +145,7 @@ def _after_commit(session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint was released: its jobs wait for the outermost commit
     pending = session.info.pop(_PENDING, [])
-    session.info.setdefault(_READY, []).extend(call for _, call in pending)
+    session.info.setdefault(_READY, []).extend((deliver, item) for _, deliver, item in pending)
 
 
 @event.listens_for(db.session, "after_soft_rollback")
@@ -151,7 +159,7 @@ def _after_soft_rollback(session, previous_transaction) -> None:
 
     pending = session.info.get(_PENDING)
     if pending:
-        session.info[_PENDING] = [(t, call) for t, call in pending if not rolled_back(t)]
+        session.info[_PENDING] = [entry for entry in pending if not rolled_back(entry[0])]
 
 
 @event.listens_for(db.session, "after_transaction_end")
@@ -162,7 +170,12 @@ def _after_transaction_end(session, transaction) -> None:
     ready = session.info.pop(_READY, [])
     session.info.pop(_PENDING, None)  # the transaction ended without a commit
     if ready:
-        _dispatch(current_app._get_current_object(), ready)
+        batches: dict[Callable, list] = {}  # one call per kind of work, in the order first asked
+        for deliver, item in ready:
+            batches.setdefault(deliver, []).append(item)
+        app = current_app._get_current_object()
+        for deliver, items in batches.items():
+            deliver(app, items)
 
 
 def _dispatch(app: Flask, calls: list[_Call]) -> None:

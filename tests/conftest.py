@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 
+import helpdesk.types
 from helpdesk import create_app
 from helpdesk.extensions import db
 
@@ -210,3 +212,33 @@ def login(client):
         return c
 
     return do
+
+
+class FrozenClock:
+    """What helpdesk.types.utcnow() answers while a test's `clock` fixture is in use."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when.astimezone(timezone.utc)
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def freeze_clock(monkeypatch):
+    """freeze_clock(when) stops the app's clock at `when` for this test; folders' `clock` fixtures
+    pick their own starting moment with it."""
+    def freeze(now: datetime) -> FrozenClock:
+        frozen = FrozenClock(now)
+        monkeypatch.setattr(helpdesk.types, "clock", frozen)
+        return frozen
+
+    return freeze

@@ -100,6 +100,8 @@ def _start(bindir: Path, workdir: Path, datadir: Path) -> int:
     log = workdir / "postgres.log"
     for _ in range(_START_ATTEMPTS):
         port = _free_port()
+        # HELPDESK_PG_EXTRA_OPTIONS adds server settings for a benchmark's investigation, e.g.
+        # " -c logging_collector=on -c log_directory=/tmp/pglog -c log_min_duration_statement=100".
         options = (f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off" + os.environ.get("HELPDESK_PG_EXTRA_OPTIONS", ""))
         result = _run(bindir, "pg_ctl", "-D", datadir, "-l", log, "-w", "-o", options, "start",

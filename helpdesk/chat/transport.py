@@ -20,17 +20,15 @@ from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app
 from redis import Redis
-from sqlalchemy import event
 
 from helpdesk.extensions import db
+from helpdesk.jobs import after_commit
 
 log = logging.getLogger(__name__)
 
 PREFIX = "helpdesk:chat:"
 AGENTS = PREFIX + "agents"  # the consoles: new, routed, transferred and ended chats
 _EXTENSION = "helpdesk.chat.broker"
-_PENDING = "helpdesk.chat.pending"  # keys in Session.info
-_READY = "helpdesk.chat.ready"
 
 
 def chat_channel(chat_id: int) -> str:
@@ -195,49 +193,12 @@ def broker(app: Flask | None = None) -> LocalBroker:
 
 def announce(channel: str, event: dict) -> None:
     """Publish an event once the current transaction commits; never if it rolls back."""
-    session = db.session()
-    if not session.in_transaction():
-        _publish(current_app._get_current_object(), [(channel, event)])
-        return
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((transaction, (channel, event)))
+    after_commit(_publish, (channel, event))
 
 
 def publish_now(channel: str, event: dict) -> None:
     """Publish at once: for events that record nothing (typing)."""
     _publish(current_app._get_current_object(), [(channel, event)])
-
-
-@event.listens_for(db.session, "after_commit")
-def _after_commit(session) -> None:
-    if session.get_nested_transaction() is not None:
-        return
-    pending = session.info.pop(_PENDING, [])
-    session.info.setdefault(_READY, []).extend(item for _, item in pending)
-
-
-@event.listens_for(db.session, "after_soft_rollback")
-def _after_soft_rollback(session, previous_transaction) -> None:
-    def rolled_back(transaction) -> bool:
-        while transaction is not None:
-            if transaction is previous_transaction:
-                return True
-            transaction = transaction.parent
-        return False
-
-    pending = session.info.get(_PENDING)
-    if pending:
-        session.info[_PENDING] = [(t, item) for t, item in pending if not rolled_back(t)]
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _after_transaction_end(session, transaction) -> None:
-    if transaction.parent is not None:
-        return
-    ready = session.info.pop(_READY, [])
-    session.info.pop(_PENDING, None)
-    if ready:
-        _publish(current_app._get_current_object(), ready)
 
 
 def _publish(app: Flask, items: list[tuple[str, dict]]) -> None:

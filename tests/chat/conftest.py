@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-import helpdesk.types
 from helpdesk import create_app
 from helpdesk.extensions import db
 from tests.conftest import app_config
@@ -22,25 +21,9 @@ def _app(tmp_path_factory, database_url):
     return app
 
 
-class FrozenClock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> datetime:
-        from datetime import timedelta
-
-        self.now += timedelta(**kw)
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    frozen = FrozenClock(datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc))  # a Monday morning
-    monkeypatch.setattr(helpdesk.types, "clock", frozen)
-    return frozen
+def clock(freeze_clock):
+    return freeze_clock(datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc))  # a Monday morning
 
 
 @pytest.fixture

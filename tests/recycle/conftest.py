@@ -1,30 +1,15 @@
 """Recycle bin fixtures: a movable clock and a few people with cases."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
-import helpdesk.types
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    frozen = Clock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
-    monkeypatch.setattr(helpdesk.types, "clock", frozen)
-    return frozen
+def clock(freeze_clock):
+    return freeze_clock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
 
 
 @pytest.fixture

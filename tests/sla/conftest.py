@@ -5,29 +5,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-import helpdesk.types
 from helpdesk.extensions import db
 
 
-class FrozenClock:
-    """helpdesk.types.utcnow() answers this instead of the system clock."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime) -> datetime:
-        self.now = when.astimezone(timezone.utc)
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    frozen = FrozenClock(datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc))
-    monkeypatch.setattr(helpdesk.types, "clock", frozen)
-    return frozen
+def clock(freeze_clock):
+    return freeze_clock(datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc))
 
 
 @pytest.fixture
