@@ -71,3 +71,14 @@ def test_catalogs_compile_when_the_source_is_newer(tmp_path):
     assert sorted(compile_catalogs(SOURCE_DIR, target)) == ["bg", "fa", "it", "ru"]
     assert compile_catalogs(SOURCE_DIR, target) == []  # up to date
     assert (target / "fa" / "LC_MESSAGES" / "messages.mo").stat().st_size > 1000
+
+
+def test_english_faq_on_a_persian_page_keeps_its_own_direction(client):
+    from helpdesk.extensions import db
+    from knowledge_base.services import create_faq
+
+    create_faq(None, {"question": "Who can see my cases?", "answer": "Only you and your organization's managers."})
+    db.session.commit()
+    html = client.get("/help/", headers={"Accept-Language": "fa"}).get_data(as_text=True)
+    assert 'dir="rtl"' in html  # the page is right to left
+    assert '<details class="border-bottom py-2" lang="en" dir="auto">' in html  # the English question is not
