@@ -485,20 +485,12 @@ def _load(model, raw_id):
     return db.session.get(model, int(raw_id)) if raw_id else None
 
 
-def _live_contact(address: str) -> Contact | None:
-    """The contact with this address, skipping the recycle bin; a merged duplicate leads to whom it
-    was merged into."""
-    contact = db.session.scalar(select(Contact).where(Contact.email == address, Contact.deleted_at.is_(None))
-                                .order_by(Contact.id).limit(1))
-    return people_services.resolve_merged(contact) if contact is not None else None
-
-
 def _contact(mail: parsing.ParsedEmail, lookups: Lookups) -> Contact:
     """The sender's contact; a new one is linked to the organization owning its domain (never free mail)."""
     addr = people_services.normalize_email(mail.from_addr)
     if not people_services.EMAIL_RE.match(addr):
         addr = f"unknown-sender-{parsing.content_hash(addr.encode())[7:19]}@invalid.example"
-    contact = _live_contact(addr)
+    contact = people_services.contact_by_email(addr)
     if contact is not None:
         return contact
     domain = addr.rpartition("@")[2]
@@ -572,7 +564,7 @@ def _add_watchers(case: Case, mail: parsing.ParsedEmail, sender: Contact, ours: 
         if addr in users:
             case_services.follow_case(users[addr], case)
             continue
-        contact = _live_contact(addr)
+        contact = people_services.contact_by_email(addr)
         if contact is None:
             contact = people_services.create_contact(None, name=(names.get(addr) or addr.split("@")[0])[:200], email=addr)
         if contact.id not in existing and contact.id != case.contact_id:
@@ -625,7 +617,7 @@ def _record_bounces(verdict: hygiene.Verdict) -> None:
         addr = addr[:254]
         row = db.session.get(BouncingAddress, addr)
         if row is None:
-            contact = _live_contact(addr)
+            contact = people_services.contact_by_email(addr)
             db.session.add(BouncingAddress(email=addr, contact=contact, last_reason=verdict.reason[:500]))
         else:
             row.bounces += 1
@@ -680,7 +672,7 @@ def add_watcher(actor: User, case: Case, *, email: str, name: str = "") -> CaseW
         raise ValidationFailed({"email": "Enter an email address like name@example.com."})
     if case.contact is not None and case.contact.email == address:
         raise ValidationFailed({"email": "That is the customer of this case; replies go to them anyway."})
-    contact = _live_contact(address)
+    contact = people_services.contact_by_email(address)
     if contact is None:
         contact = people_services.create_contact(actor, name=(name or address.split("@")[0])[:200], email=address)
     watcher = db.session.get(CaseWatcher, (case.id, contact.id))

@@ -8,6 +8,7 @@ every row first and then write everything in one transaction, or nothing.
 """
 from __future__ import annotations
 
+import abc
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -362,7 +363,7 @@ def get_run(run_id: int) -> ImportRun:
 # --- importers -----------------------------------------------------------------------------
 
 
-class Importer:
+class Importer(abc.ABC):
     """Checks and writes one kind of record. check_batch looks the batch up in bulk, then
     checks each row; rows that pass are remembered, so a later row repeating them (in the
     same file) is reported as a duplicate of that line."""
@@ -388,8 +389,9 @@ class Importer:
     def prepare(self, rows: list[Row]) -> None:
         """Bulk lookups for the rows about to be checked."""
 
+    @abc.abstractmethod
     def check(self, row: Row) -> dict:
-        raise NotImplementedError
+        """The row's values as the model takes them; raises RowError naming what is wrong."""
 
     def save(self, good: list[tuple[Row, dict]]) -> None:
         if good:

@@ -369,13 +369,20 @@ def find_or_create_contact(actor: User | None, *, email: str, name: str = "") ->
     """The contact with this address (a merged duplicate's address leads to whom it was merged into),
     or a new one linked to the organization owning the domain."""
     email = normalize_email(email)
-    contact = _email_taken(email)
+    contact = contact_by_email(email)
     if contact is not None:
-        return resolve_merged(contact)
+        return contact
     domain = email.rpartition("@")[2]
     org = db.session.scalar(select(Organization).where(Organization.domain == domain, Organization.deleted_at.is_(None))
                             .order_by(Organization.id).limit(1)) if domain else None
     return create_contact(actor, name=(name or "").strip() or email.split("@")[0], email=email, organization=org)
+
+
+def contact_by_email(email: str) -> Contact | None:
+    """The live contact with this (normalized) address: the recycle bin is skipped, and a merged
+    duplicate's address leads to whom it was merged into."""
+    contact = _email_taken(email)
+    return resolve_merged(contact) if contact is not None else None
 
 
 def resolve_merged(contact: Contact) -> Contact:
