@@ -110,8 +110,10 @@ class BusinessCalendar:
         if self.always_open:
             return [start + timedelta(microseconds=round(m * _MINUTE)) for m in minutes]
         base_week, rel = divmod(_micros(start), _WEEK)
-        first = self._chunk(base_week)
+        first = self._chunks.get(base_week) or self._chunk(base_week)
         base = _busy_before(first, rel)
+        tz = start.tzinfo
+        utc = tz in (None, timezone.utc)  # as _datetime decides
         out = []
         for m in minutes:
             remaining = round(m * _MINUTE)
@@ -126,7 +128,8 @@ class BusinessCalendar:
                 week += 1
                 chunk = self._chunk(week)
             i = bisect.bisect_left(chunk.upto, position)
-            out.append(_datetime(week * _WEEK + chunk.starts[i] + position - chunk.before[i], start.tzinfo))
+            end = _EPOCH + _ONE_US * (week * _WEEK + chunk.starts[i] + position - chunk.before[i])
+            out.append(end if utc else end.astimezone(tz))
         return out
 
     def minutes_between(self, start: datetime, end: datetime) -> int:
@@ -266,5 +269,5 @@ def _micros(value: datetime) -> int:
 
 
 def _datetime(micros: int, tz) -> datetime:
-    result = _EPOCH + timedelta(microseconds=micros)
+    result = _EPOCH + _ONE_US * micros  # exact, and cheaper than building timedelta(microseconds=...)
     return result if tz in (None, timezone.utc) else result.astimezone(tz)

@@ -12,6 +12,9 @@ from helpdesk.sla.models import Clock, EventKind
 
 CLOCKS = tuple(Clock)
 _CLOCK_BY_VALUE = {c.value: c for c in Clock}
+_PAUSED, _RESUMED, _STARTED, _FULFILLED, _WARNED, _BREACHED = (
+    k.value for k in (EventKind.PAUSED, EventKind.RESUMED, EventKind.STARTED, EventKind.FULFILLED, EventKind.WARNED,
+                      EventKind.BREACHED))
 CONDITION_KEYS = ("organization_ids", "priorities", "channels", "group_ids", "tags", "custom_fields")
 
 
@@ -115,28 +118,40 @@ def evaluate(events: Iterable, targets: Mapping[Clock, int | None], calendar: Bu
     A clock's deadline is its target in business minutes from its start, pushed back by every
     pause that began before the deadline came; a pause still open freezes the deadline.
     """
-    states = {clock: ClockState(clock) for clock in CLOCKS}
+    current: dict[Clock, ClockState] = {}  # each clock's latest cycle, made when an event names it
     pauses: list[list] = []  # [start, end or None], every clock
     for event in events:
+        # Plain string comparisons: an event's kind and clock are strings (from the database)
+        # or the str enums, which compare equal to their values.
         kind, clock = event.kind, event.clock
-        if kind == EventKind.PAUSED and clock is None:
-            if not pauses or pauses[-1][1] is not None:
-                pauses.append([event.at, None])
-        elif kind == EventKind.RESUMED and clock is None:
-            if pauses and pauses[-1][1] is None:
-                pauses[-1][1] = event.at
-        elif clock is not None:
-            state = states[_CLOCK_BY_VALUE[clock]]
-            if kind == EventKind.STARTED:
-                states[state.clock] = ClockState(state.clock, cycle=state.cycle + 1, started_at=event.at)
-            elif kind == EventKind.FULFILLED and state.running:
-                state.fulfilled_at = state._stopped_at = event.at
-            elif kind == EventKind.RESUMED and state._stopped_at is not None:
+        if clock is None:
+            if kind == _PAUSED:
+                if not pauses or pauses[-1][1] is not None:
+                    pauses.append([event.at, None])
+            elif kind == _RESUMED:
+                if pauses and pauses[-1][1] is None:
+                    pauses[-1][1] = event.at
+            continue
+        key = _CLOCK_BY_VALUE[clock]
+        state = current.get(key)
+        if kind == _STARTED:
+            current[key] = ClockState(key, cycle=state.cycle + 1 if state is not None else 1, started_at=event.at)
+            continue
+        if state is None:
+            state = current[key] = ClockState(key)
+        if kind == _FULFILLED and state.started_at is not None and state.fulfilled_at is None:
+            state.fulfilled_at = state._stopped_at = event.at
+        elif kind == _RESUMED:
+            if state._stopped_at is not None:
                 # A reopened case: the resolved spell does not count against the clock.
                 state.stops.append([state._stopped_at, event.at])
                 state.fulfilled_at = state._stopped_at = None
-            elif kind in (EventKind.WARNED, EventKind.BREACHED) and (event.data or {}).get("cycle") == state.cycle:
-                setattr(state, "warned" if kind == EventKind.WARNED else "breached", True)
+        elif (kind == _WARNED or kind == _BREACHED) and (event.data or {}).get("cycle") == state.cycle:
+            if kind == _WARNED:
+                state.warned = True
+            else:
+                state.breached = True
+    states = {clock: current.get(clock) or ClockState(clock) for clock in CLOCKS}
     warns = bool(warning_percent) and 0 < warning_percent < 100
     plain: dict[datetime, list] = {}  # clocks never stopped, by start: their sums share one look-up
     for state in states.values():
