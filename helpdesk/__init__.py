@@ -42,13 +42,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from helpdesk.chat import views as chat_views
     from helpdesk.contracts.views import bp as contracts_bp
     from helpdesk.imports.views import bp as imports_bp
+    from helpdesk.insights.views import bp as insights_bp
     from helpdesk.notifications import views as notifications_views
     from helpdesk.people.views import bp as people_bp
     from helpdesk.recycle.views import bp as recycle_bp
     from helpdesk.sla.views import bp as sla_bp
 
     for blueprint in (auth_bp, cases_bp, people_bp, assets_bp, contracts_bp, sla_bp, admin_bp, recycle_bp, imports_bp,
-                      notifications_views.bp):
+                      notifications_views.bp, insights_bp):
         app.register_blueprint(blueprint)
     chat_views.init_app(app)  # the console's blueprint and the live transport
     notifications_views.init_app(app)  # template helpers: the bell's count, follow buttons

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import event, func, select, update
 
+import helpdesk.types
 from helpdesk.admin.services import create_custom_field
 from helpdesk.assets import services as asset_services
 from helpdesk.assets.models import Asset, AssetStatus, Product
@@ -25,6 +26,7 @@ from helpdesk.contracts import services as contract_services
 from helpdesk.contracts.models import ContractStatus, ServiceContract
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.insights import demo as insights_demo
 from helpdesk.mail.models import EmailStatus, OutboundEmail
 from helpdesk.people import services as people_services
 from helpdesk.people.models import Contact, Group, Organization, Role, User
@@ -37,6 +39,9 @@ demo_cli = AppGroup("demo", help="Fill a development or demo instance with belie
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    from helpdesk.insights.commands import insights_cli
+
+    app.cli.add_command(insights_cli)
 
 
 def _fail(errors: dict[str, str]) -> None:
@@ -93,17 +98,21 @@ def seed_command(case_count: int, if_empty: bool, seed: int) -> None:
         seeder = _Seeder(random.Random(seed))
         seeder.people()
         seeder.catalog()
+        insights_demo.ensure_sla_policies()
         db.session.commit()
         for done in seeder.cases(case_count):
             db.session.commit()
             click.echo(f"  {done}/{case_count} cases")
         seeder.use_up_contract()
         db.session.commit()
+        insights_demo.seed_history(random.Random(f"{seed}:insights"))
+        db.session.commit()
         # Edge packages (the knowledge base, ...) add their own demo data without the core importing
         # them: their init_app appends fn(rng) to app.extensions["demo_seeders"].
         for fn in current_app.extensions.get("demo_seeders", []):
             fn(random.Random(f"{seed}:{getattr(fn, '__module__', '')}.{getattr(fn, '__name__', '')}"))
             db.session.commit()
+        insights_demo.rebuild_facts()  # the dashboards show everything seeded at once
     except ValidationFailed as exc:
         _fail(exc.errors)
     click.echo(f"Seeded {len(seeder.orgs)} organizations, {len(seeder.contacts)} contacts, "
@@ -301,12 +310,16 @@ class _Seeder:
 
         for model in (Activity, OutboundEmail):
             event.listen(model, "after_insert", collect)
+        # The services date what they write (SLA events too) at the invented time of the case's story.
+        app_clock, self.clock = helpdesk.types.clock, None
+        helpdesk.types.clock = lambda: self.clock.t if self.clock else app_clock()
         try:
             for n in range(1, count + 1):
                 self._case()
                 if n % BATCH == 0 or n == count:
                     yield n
         finally:
+            helpdesk.types.clock = app_clock
             for model in (Activity, OutboundEmail):
                 event.remove(model, "after_insert", collect)
 
@@ -319,7 +332,7 @@ class _Seeder:
         team = [u for u in agents if group in u.groups] or agents
         channel = rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0]
         words = self._words(contact, topic)
-        clock = _Clock(self, self._opened_at())
+        clock = self.clock = _Clock(self, self._opened_at())
 
         agent_typed = channel in (Channel.PHONE, Channel.WEB)
         opener = rng.choice(team) if agent_typed else (None if channel == Channel.API else contact)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "HELPDESK_"
 DEV_ENVIRONMENTS = {"development", "demo", "testing"}
@@ -80,6 +81,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Where staff reach the web app; links in emails (the notification digest) start with it.
         "BASE_URL": (_env("BASE_URL", "http://localhost:5000") or "").rstrip("/"),
         "TICKER_SECONDS": _int("TICKER_SECONDS", 60),
+        # The time zone whose days the insights count in (an IANA name such as Europe/Rome).
+        "TIMEZONE": _env("TIMEZONE", "UTC"),
         # Resolved cases close after this many days without a customer reply; 0 never closes them.
         "AUTO_CLOSE_DAYS": _int("AUTO_CLOSE_DAYS", 7),
         # Deleted records stay in the recycle bin this many days, then a periodic job purges them.
@@ -88,6 +91,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # domain links the new user to it) or "open"; a rating at or below CSAT_LOW_SCORE (1-5)
         # "reopen"s the case or "alert"s the managers by email.
         "PORTAL_SIGNUP": _env("PORTAL_SIGNUP", "off"),
+        # Self sign-up and the help center's contact form email whoever is named: at most this
+        # many emails per address, and per client IP, in PORTAL_EMAIL_WINDOW_MINUTES.
+        "PORTAL_EMAILS_PER_ADDRESS": _int("PORTAL_EMAILS_PER_ADDRESS", 3),
+        "PORTAL_EMAILS_PER_IP": _int("PORTAL_EMAILS_PER_IP", 10),
+        "PORTAL_EMAIL_WINDOW_MINUTES": _int("PORTAL_EMAIL_WINDOW_MINUTES", 60),
         "CSAT_LOW_SCORE": _int("CSAT_LOW_SCORE", 2),
         "CSAT_LOW_RATING_ACTION": _env("CSAT_LOW_RATING_ACTION", "alert"),
         # Live chat: the sites that may embed the widget (space or comma separated origins such as
@@ -108,4 +116,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     config.update(overrides)
     if config["SMTP_SECURITY"] not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"{PREFIX}SMTP_SECURITY must be none, starttls or ssl")
+    try:
+        ZoneInfo(config["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{PREFIX}TIMEZONE must be an IANA time zone such as Europe/Rome, not {config['TIMEZONE']!r}") from exc
     return config

@@ -4,9 +4,14 @@ The catalogs are kept as .po files in translations/ (English source strings, the
 bg and fa). They are compiled to .mo into the instance folder when the app starts and a .po
 is newer than its .mo, so a fresh checkout needs no build step and no committed binaries.
 
-Which language a request gets: the visitor's own choice (the `lang` cookie set by the
-language picker), then a signed-in customer's saved language (views put it in
-g.preferred_language), then the browser's Accept-Language, then English.
+Which language a request gets. Visitor pages (the blueprints an edge package hands to
+serve_visitors: the portal, the help center, the chat widget): the visitor's own choice (the
+`lang` cookie set by the language picker), then a signed-in customer's saved language (views
+put it in g.preferred_language), then the browser's Accept-Language, then English. Staff
+pages: the signed-in user's own setting (User.language, chosen on the Preferences page), else
+English — never the browser's or the portal cookie, so an agent's screen changes language only
+when they ask. A request outside any blueprint (a 404) follows the staff rule when a staff
+member is signed in, the visitor rule otherwise.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
 from flask_babel import Babel, get_locale, refresh
+from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = ROOT / "translations"
@@ -32,9 +38,24 @@ babel = Babel()
 bp = Blueprint("i18n", __name__)
 
 
+def serve_visitors(app: Flask, *blueprint_names: str) -> None:
+    """Mark blueprints as visitor pages: they follow the picker and the browser, not User.language."""
+    app.extensions.setdefault("i18n_visitor_blueprints", set()).update(blueprint_names)
+
+
+def _is_visitor_page() -> bool:
+    blueprint = request.blueprint
+    if blueprint is None:
+        return not current_user.is_authenticated
+    return blueprint in current_app.extensions.get("i18n_visitor_blueprints", ())
+
+
 def select_locale() -> str:
     if not has_request_context():
         return g.get("preferred_language") or "en"
+    if not _is_visitor_page():
+        language = getattr(current_user, "language", None) if current_user.is_authenticated else None
+        return language if language in LANGUAGES else "en"
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
@@ -99,7 +120,7 @@ def use_language(preferred: str | None = None) -> None:
 
 @bp.post("/language")
 def set_language():
-    """The language picker: remembered in a cookie, for the portal and staff pages alike."""
+    """The visitors' language picker (portal and help center), remembered in a cookie."""
     language = request.form.get("language", "")
     target = request.form.get("next") or "/"
     if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:

@@ -4,6 +4,7 @@ import helpdesk.cases.models  # noqa: F401
 import helpdesk.chat.models  # noqa: F401
 import helpdesk.contracts.models  # noqa: F401
 import helpdesk.imports.models  # noqa: F401
+import helpdesk.insights.models  # noqa: F401
 import helpdesk.mail.models  # noqa: F401
 import helpdesk.notifications.models  # noqa: F401
 import helpdesk.people.models  # noqa: F401

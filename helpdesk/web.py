@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Flask, g, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -84,13 +85,13 @@ def format_ago(value: datetime | None, now: datetime | None = None) -> Markup | 
     now = now or datetime.now(timezone.utc)
     seconds = int((now - value).total_seconds())
     if seconds < 60:
-        text = "just now"
+        text = gettext("just now")
     elif seconds < 3600:
-        text = f"{seconds // 60} min ago"
+        text = gettext("%(n)d min ago", n=seconds // 60)
     elif seconds < 86400:
-        text = f"{seconds // 3600} h ago"
+        text = gettext("%(n)d h ago", n=seconds // 3600)
     elif seconds < 86400 * 30:
-        text = f"{seconds // 86400} d ago"
+        text = gettext("%(n)d d ago", n=seconds // 86400)
     else:
         text = value.strftime("%Y-%m-%d")
     return Markup('<time datetime="{}" title="{}">{}</time>').format(value.isoformat(), format_when(value), text)

@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
                           or str(Path(app.instance_path) / "search-index"))
     app.config.setdefault("KB_DEFAULT_LANGUAGE", os.environ.get("HELPDESK_KB_DEFAULT_LANGUAGE") or "en")
     app.extensions["knowledge_base"] = True
+    from knowledge_base import insights
+
+    insights.init_app(app)  # its searches on the self-service insights dashboard
     from knowledge_base.demo import seed_demo
 
     app.extensions.setdefault("demo_seeders", []).append(seed_demo)  # called by `flask demo seed`

@@ -4,13 +4,17 @@ random generator after its own data, then commits (the search job indexes everyt
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from helpdesk.cases.models import Case, Channel
 from helpdesk.extensions import db
-from helpdesk.people.models import Role, User
+from helpdesk.people.models import Contact, Role, User
+from helpdesk.satisfaction.services import record_funnel_step
+from helpdesk.types import utcnow
 from knowledge_base import services
-from knowledge_base.models import FAQ, Article, ArticleStatus, Category, Visibility
+from knowledge_base.models import FAQ, Article, ArticleStatus, Category, SearchLogEntry, Visibility
 
 
 def seed_demo(rng: random.Random) -> None:
@@ -42,6 +46,44 @@ def seed_demo(rng: random.Random) -> None:
         for position, (key, question, answer) in enumerate(FAQS, start=1):
             services.create_faq(editor, dict(question=question, answer=answer, language="en", position=position,
                                              visibility=Visibility.PUBLIC.value, category_id=categories[key].id))
+    _searches_and_deflection(random.Random(rng.random()))
+
+
+def _searches_and_deflection(rng: random.Random, days: int = 60) -> None:
+    """Searches (some finding nothing) and new-case forms where suggested articles did or did not
+    answer the customer, over the last `days` days: the self-service insights' raw material."""
+    now = utcnow()
+    articles = {a.title: a for a in db.session.scalars(select(Article).where(Article.language == "en"))}
+    contacts = list(db.session.scalars(select(Contact).order_by(Contact.id).limit(60)))
+    portal_cases = list(db.session.scalars(select(Case).where(Case.channel == Channel.PORTAL,
+                                                              Case.created_at >= now - timedelta(days=days))
+                                           .order_by(Case.id)))
+
+    def when() -> datetime:
+        return now - timedelta(days=days * rng.random() ** 1.2, minutes=rng.randrange(1, 600))
+
+    for _ in range(320):
+        query, title = rng.choice(SEARCHES)
+        found = 0 if title is None else rng.randrange(1, 8)
+        db.session.add(SearchLogEntry(query=query, language="en", results=found, created_at=when(),
+                                      audience=rng.choices(["public", "customer", "staff"], [5, 4, 1])[0]))
+    for n in range(70):
+        query, title = rng.choice([s for s in SEARCHES if s[1]])
+        at, attempt, contact = when(), f"demo-{n}", rng.choice(contacts) if contacts else None
+        steps = [("suggestions_shown", None, None)]
+        if rng.random() < 0.5:
+            steps.append(("article_opened", articles[title].id if title in articles else None, None))
+        if rng.random() < 0.4 or not portal_cases:
+            steps.append(("form_abandoned", None, None))
+        else:  # the form was sent: the attempt ends with that case, minutes after it began
+            case = rng.choice(portal_cases)
+            steps.append(("case_created", None, case))
+            at = case.created_at - timedelta(minutes=len(steps) * 4)
+        for step, article_id, case in steps:
+            event = record_funnel_step(attempt, step, contact=contact, article_id=article_id, case=case, query=query)
+            if event is not None:
+                event.created_at = at
+            at += timedelta(minutes=rng.randrange(1, 4))
 
 
 def _counters(rng: random.Random, article: Article, scale: float = 1.0) -> None:
@@ -179,6 +221,17 @@ ARTICLES = [
      "replacement and log the time as not billable. Out of warranty but under contract: log the time as "
      "billable; it counts against the contract's hours.",
      ["warranty", "contract"], Visibility.INTERNAL.value, {}),
+]
+
+# (what people typed, the article that answers it or None: nothing found)
+SEARCHES = [
+    ("reset password", "How to reset your password"), ("password", "How to reset your password"),
+    ("vpn disconnects", "Connect to the VPN from home"), ("vpn", "Connect to the VPN from home"),
+    ("invoice", "Understanding your invoice"), ("refund", "Refunds for duplicate charges"),
+    ("charged twice", "Refunds for duplicate charges"), ("printer jam", "Printer jams and blank pages"),
+    ("blank pages", "Printer jams and blank pages"), ("warranty", "What the hardware warranty covers"),
+    ("cancel plan", "Change or cancel your plan"), ("two factor new phone", "Move two-factor sign-in to a new phone"),
+    ("fax", None), ("dark mode", None), ("linux driver", None), ("student discount", None),
 ]
 
 FAQS = [

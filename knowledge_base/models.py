@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.cases.models import Blob, Case
@@ -219,7 +219,8 @@ class ArticleFeedback(db.Model):
     """A helpful / not helpful vote, with an optional comment."""
 
     __tablename__ = "kb_feedback"
-    __table_args__ = (Index("ix_kb_feedback_article_created", "article_id", "created_at"),)
+    __table_args__ = (Index("ix_kb_feedback_article_created", "article_id", "created_at"),
+                      Index("ix_kb_feedback_created", "created_at"))  # insights read votes by date
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
@@ -275,3 +276,27 @@ class SynonymSet(db.Model):
     @property
     def words(self) -> list[str]:
         return [t.strip() for t in self.terms.split(",") if t.strip()]
+
+
+# Customers' and visitors' searches per local day of the reporting time zone, and per day and
+# query, kept up to date by knowledge_base.insights (the self-service dashboard reads them).
+kb_search_days = Table(
+    "kb_search_days", db.Model.metadata,
+    Column("day", Date, primary_key=True),
+    Column("searches", Integer, nullable=False, default=0), Column("zero", Integer, nullable=False, default=0),
+)
+kb_search_queries = Table(
+    "kb_search_queries", db.Model.metadata,
+    Column("day", Date, primary_key=True), Column("query", String(200), primary_key=True),
+    Column("searches", Integer, nullable=False, default=0), Column("results_sum", BigInteger, nullable=False, default=0),
+    Column("zero", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
+)
+# kb_search_queries summed per calendar month (month: its 1st day), for long ranges.
+kb_search_query_months = Table(
+    "kb_search_query_months", db.Model.metadata,
+    Column("month", Date, primary_key=True), Column("query", String(200), primary_key=True),
+    Column("searches", Integer, nullable=False, default=0), Column("results_sum", BigInteger, nullable=False, default=0),
+    Column("zero", Integer, nullable=False, default=0),
+    sqlite_with_rowid=False,
+)

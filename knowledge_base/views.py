@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -93,7 +94,7 @@ def new_article():
                 language=form.get("language") or None, category_id=form.get("category_id") or None,
                 tags=form.get("tags", ""), visibility=form.get("visibility") or Visibility.CUSTOMERS.value, translation_of=source)
             db.session.commit()
-            flash("Draft saved.", "success")
+            flash(gettext("Draft saved."), "success")
             return redirect(url_for("kb.show_article", article_id=article.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -125,7 +126,7 @@ def edit_article(article_id: int):
             related = [int(i) for i in form.get("related", "").replace(",", " ").split() if i.isdigit()]
             services.set_related(current_user, article, related)
             db.session.commit()
-            flash("Saved.", "success")
+            flash(gettext("Saved."), "success")
             return redirect(url_for("kb.show_article", article_id=article.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -146,10 +147,13 @@ def change_status(article_id: int):
     try:
         status = ArticleStatus(request.form.get("status", ""))
     except ValueError:
-        raise ValidationFailed({"status": "Choose a status."}) from None
+        raise ValidationFailed({"status": gettext("Choose a status.")}) from None
     services.change_status(current_user, article, status, publish_at=publish_at)
     db.session.commit()
-    flash(f"The article is now {article.status.label}" + (" (scheduled)." if article.scheduled else "."), "success")
+    if article.scheduled:
+        flash(gettext("The article is now %(status)s (scheduled).", status=article.status.label), "success")
+    else:
+        flash(gettext("The article is now %(status)s.", status=article.status.label), "success")
     return redirect(url_for("kb.show_article", article_id=article.id))
 
 
@@ -174,7 +178,7 @@ def restore(article_id: int, number: int):
     article = queries.get_article(article_id)
     services.restore_version(current_user, article, number)
     db.session.commit()
-    flash(f"Version {number} restored as version {article.version_number}.", "success")
+    flash(gettext('Version %(number)s restored as version %(version_number)s.', number=number, version_number=article.version_number), "success")
     return redirect(url_for("kb.history", article_id=article.id))
 
 
@@ -183,11 +187,11 @@ def upload(article_id: int):
     article = queries.get_article(article_id)
     files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
-        raise ValidationFailed({"file": "Choose a file."})
+        raise ValidationFailed({"file": gettext("Choose a file.")})
     for f in files:
         services.add_attachment(current_user, article, Upload(f.filename, f.stream))
     db.session.commit()
-    flash("File attached. Link to it from the text with the address shown next to it.", "success")
+    flash(gettext("File attached. Link to it from the text with the address shown next to it."), "success")
     return redirect(url_for("kb.edit_article", article_id=article.id) + "#files")
 
 
@@ -195,7 +199,7 @@ def upload(article_id: int):
 def delete_file(attachment_id: int):
     item = db.session.get(ArticleAttachment, attachment_id)
     if item is None:
-        raise NotFound("No such file.")
+        raise NotFound(gettext("No such file."))
     article_id = item.article_id
     services.remove_attachment(current_user, item)
     db.session.commit()
@@ -207,7 +211,7 @@ def file(attachment_id: int, filename: str):
     """An article's file, for whoever may read the article (so images work in the portal too)."""
     item = db.session.get(ArticleAttachment, attachment_id)
     if item is None or item.filename != filename:
-        raise NotFound("No such file.")
+        raise NotFound(gettext("No such file."))
     viewer = Viewer.staff(current_user) if policies.can_write(current_user) else _portal_viewer()
     queries.article_for_viewer(item.article_id, viewer, item.article.language)
     path = blob_path(current_app.config["ATTACHMENT_DIR"], item.blob_sha256)
@@ -242,7 +246,7 @@ def categories():
             else:
                 services.update_category(current_user, category, **args)
             db.session.commit()
-            flash("Category saved.", "success")
+            flash(gettext("Category saved."), "success")
             return redirect(url_for("kb.categories"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -268,7 +272,7 @@ def faq_form(faq_id: int | None = None):
             else:
                 services.update_faq(current_user, faq, form)
             db.session.commit()
-            flash("FAQ entry saved.", "success")
+            flash(gettext("FAQ entry saved."), "success")
             return redirect(url_for("kb.faq_list"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -285,7 +289,7 @@ def faq_form(faq_id: int | None = None):
 def delete_faq(faq_id: int):
     services.delete_faq(current_user, queries.get_faq(faq_id))
     db.session.commit()
-    flash("FAQ entry deleted.", "info")
+    flash(gettext("FAQ entry deleted."), "info")
     return redirect(url_for("kb.faq_list"))
 
 
@@ -294,12 +298,12 @@ def synonyms():
     errors = {}
     if request.method == "POST":
         if not policies.is_editor(current_user):
-            raise PermissionDenied("Only a manager or an admin may change synonyms.")
+            raise PermissionDenied(gettext("Only a manager or an admin may change synonyms."))
         try:
             if request.form.get("delete", "").isdigit():
                 row = db.session.get(SynonymSet, int(request.form["delete"]))
                 if row is None:
-                    raise NotFound("No such synonym set.")
+                    raise NotFound(gettext("No such synonym set."))
                 services.delete_synonyms(current_user, row)
             else:
                 services.save_synonyms(current_user, request.form.get("language", ""), request.form.get("terms", ""))
@@ -375,7 +379,8 @@ def link_case(case_id: int, article_id: int):
     if is_partial_request():
         return render_template("knowledge_base/_case_links.html", case=case, linked=queries.articles_of_case(case))
     if not request.form.get("unlink"):
-        flash(f"Linked “{article.title}” to {case.number}: {public_article_url(article)}", "success")
+        flash(gettext("Linked “%(title)s” to %(number)s: %(url)s", title=article.title, number=case.number,
+                      url=public_article_url(article)), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -384,7 +389,7 @@ def draft_from_case(case_id: int):
     case = case_queries.get_case(case_id)
     article = services.draft_from_case(current_user, case, language=request.form.get("language") or None)
     db.session.commit()
-    flash("A draft was made from the case, with the customer's personal data taken out. Check it before review.", "success")
+    flash(gettext("A draft was made from the case, with the customer's personal data taken out. Check it before review."), "success")
     return redirect(url_for("kb.edit_article", article_id=article.id))
 
 

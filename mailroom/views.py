@@ -5,6 +5,7 @@ import hmac
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -44,7 +45,7 @@ def _admin(view):
     @login_required
     def wrapped(*args, **kwargs):
         if current_user.role != Role.ADMIN:
-            raise PermissionDenied("Only an admin may manage the mailroom.")
+            raise PermissionDenied(gettext("Only an admin may manage the mailroom."))
         return view(*args, **kwargs)
     return wrapped
 
@@ -78,16 +79,16 @@ def act_on_inbound(inbound_id: int, action: str):
             message = "deleted"
         elif action == "block":
             if not inbound.sender:
-                raise ValidationFailed({"sender": "This mail has no sender to block."})
+                raise ValidationFailed({"sender": gettext("This mail has no sender to block.")})
             services.block_sender(inbound.sender)
             message = f"{inbound.sender} is blocked"
         else:
             abort(404)
         db.session.commit()
-        flash(f"Mail {inbound_id}: {message}.", "success")
+        flash(gettext('Mail %(inbound_id)s: %(message)s.', inbound_id=inbound_id, message=message), "success")
     except ValidationFailed as exc:
         db.session.rollback()
-        flash(f"Mail {inbound_id}: {exc.message}", "danger")
+        flash(gettext('Mail %(inbound_id)s: %(message)s', inbound_id=inbound_id, message=exc.message), "danger")
     return redirect(url_for("mailroom.quarantine", status=request.args.get("status", "failed")))
 
 
@@ -131,7 +132,7 @@ def edit_mailbox(mailbox_id: int | None = None):
         try:
             mailbox = services.save_mailbox(current_user, mailbox, values)
             db.session.commit()
-            flash(f"Mailbox {mailbox.address} saved.", "success")
+            flash(gettext('Mailbox %(address)s saved.', address=mailbox.address), "success")
             return redirect(url_for("mailroom.mailboxes"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -169,7 +170,7 @@ def edit_rule(rule_id: int | None = None):
                     tags=values.get("tags", ""), ignore=bool(values.get("ignore")),
                     forward_to=values.get("forward_to", ""), active=bool(values.get("active")))
             db.session.commit()
-            flash("Rule saved." if not values.get("delete") else "Rule deleted.", "success")
+            flash(gettext("Rule saved.") if not values.get("delete") else gettext("Rule deleted."), "success")
             return redirect(url_for("mailroom.rules"))
         except ValidationFailed as exc:
             db.session.rollback()

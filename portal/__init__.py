@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from helpdesk.cases.models import Status
+from helpdesk.i18n import serve_visitors
 
 # What a customer is told about their case: fewer states than the agents work with.
 CUSTOMER_STATUS = {
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(help_views.bp)
     app.register_blueprint(staff_views.bp)
     chat.init_app(app)  # the chat widget (portal/chat)
+    serve_visitors(app, views.bp.name, help_views.bp.name, chat.views.bp.name)  # picker and browser choose the language
     app.cli.add_command(cli)
     app.jinja_env.globals["customer_status"] = lambda status: CUSTOMER_STATUS[Status(status)]
 

@@ -100,10 +100,14 @@ def signup():
     if request.method == "POST":
         try:
             services.start_signup(name=form.get("name", ""), email=form.get("email", ""),
-                                  password=form.get("password", ""), language=current_language())
+                                  password=form.get("password", ""), language=current_language(),
+                                  ip=request.remote_addr)
         except ValidationFailed as exc:
             db.session.rollback()
             return render_template("portal/signup.html", errors=exc.errors, form=form), 422
+        except TooManyAttempts as exc:
+            db.session.rollback()
+            return render_template("portal/signup.html", errors={"email": exc.message}, form=form), 429
         db.session.commit()
         return render_template("portal/notice.html", title=_("Check your email"),
                                message=_("We sent you a link to confirm your address. It works for 2 days."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from helpdesk.auth.services import TooManyAttempts
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import current_language
@@ -76,10 +77,13 @@ def contact():
         try:
             services.submit_contact_request(name=form.get("name", ""), email=form.get("email", ""),
                                             subject=form.get("subject", ""), body=form.get("body", ""),
-                                            language=current_language())
+                                            language=current_language(), ip=request.remote_addr)
         except ValidationFailed as exc:
             db.session.rollback()
             return render_template("portal/help/contact.html", errors=exc.errors, form=form), 422
+        except TooManyAttempts as exc:
+            db.session.rollback()
+            return render_template("portal/help/contact.html", errors={"email": exc.message}, form=form), 429
         db.session.commit()
         return render_template("portal/notice.html", title=_("Check your email"),
                                message=_("We sent you a link to confirm your address. Your case is opened "

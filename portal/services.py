@@ -12,6 +12,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.services import queue_email
 from helpdesk.people.models import Contact
 from helpdesk.people.services import _check_email, find_or_create_contact, normalize_email
+from helpdesk.portal_access.services import spend_email_allowance
 from helpdesk.portal_access.tokens import make_token, read_token, site_link
 from helpdesk.types import utcnow
 from portal import queries
@@ -80,7 +81,8 @@ def reopen_case(contact: Contact, case: Case) -> Case:
 # --- help center contact form --------------------------------------------------------------
 
 
-def submit_contact_request(*, name: str, email: str, subject: str, body: str, language: str | None) -> ContactRequest:
+def submit_contact_request(*, name: str, email: str, subject: str, body: str, language: str | None,
+                           ip: str | None = None) -> ContactRequest:
     """Keep the question and email a link; the case is opened only once the address is confirmed."""
     email = normalize_email(email)
     errors: dict[str, str] = {}
@@ -99,6 +101,7 @@ def submit_contact_request(*, name: str, email: str, subject: str, body: str, la
         errors["body"] = gettext("At most %(n)d characters.", n=BODY_MAX)
     if errors:
         raise ValidationFailed(errors)
+    spend_email_allowance(email, ip)
     request = ContactRequest(name=name.strip()[:200], email=email, subject=subject.strip(), body=body,
                              language=language)
     db.session.add(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -75,7 +76,7 @@ def new_user():
                 password=values.get("password", ""), role=values.get("role", ""),
                 groups=_pick(Group, values["group_ids"], "group_ids"))
             db.session.commit()
-            flash(f"{user.name} can now sign in as {user.email}.", "success")
+            flash(gettext('%(name)s can now sign in as %(email)s.', name=user.name, email=user.email), "success")
             return redirect(url_for("admin.users"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -98,7 +99,7 @@ def edit_user(user_id: int):
                 active=bool(values.get("active")), groups=_pick(Group, values["group_ids"], "group_ids"),
                 password=values.get("password") or None)
             db.session.commit()
-            flash(f"{user.name} saved.", "success")
+            flash(gettext('%(name)s saved.', name=user.name), "success")
             return redirect(url_for("admin.users"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -132,7 +133,7 @@ def new_group():
                 current_user, name=values.get("name", ""), description=values.get("description", ""),
                 members=_pick(User, values["member_ids"], "member_ids"))
             db.session.commit()
-            flash(f"Group {group.name} created.", "success")
+            flash(gettext('Group %(name)s created.', name=group.name), "success")
             return redirect(url_for("admin.groups"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -153,7 +154,7 @@ def edit_group(group_id: int):
                 current_user, group, name=values.get("name", ""), description=values.get("description", ""),
                 members=_pick(User, values["member_ids"], "member_ids"))
             db.session.commit()
-            flash(f"Group {group.name} saved.", "success")
+            flash(gettext('Group %(name)s saved.', name=group.name), "success")
             return redirect(url_for("admin.groups"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -187,7 +188,7 @@ def new_custom_field():
             field = services.create_custom_field(current_user, **_field_args(values), key=values.get("key", ""),
                                                  type=values.get("type", ""))
             db.session.commit()
-            flash(f"Custom field {field.label} created.", "success")
+            flash(gettext('Custom field %(label)s created.', label=field.label), "success")
             return redirect(url_for("admin.custom_fields"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -207,7 +208,7 @@ def edit_custom_field(field_id: int):
         try:
             services.update_custom_field(current_user, field, **_field_args(values))
             db.session.commit()
-            flash(f"Custom field {field.label} saved.", "success")
+            flash(gettext('Custom field %(label)s saved.', label=field.label), "success")
             return redirect(url_for("admin.custom_fields"))
         except ValidationFailed as exc:
             db.session.rollback()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.assets import queries, services
@@ -55,7 +56,7 @@ def _product_form(product):
             product = services.save_product(current_user, product, name=form.get("name", ""), code=form.get("code", ""),
                                             category=form.get("category", ""))
             db.session.commit()
-            flash(f"Product {product.name} saved.", "success")
+            flash(gettext('Product %(name)s saved.', name=product.name), "success")
             return redirect(url_for("assets.product", product_id=product.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -101,7 +102,7 @@ def _asset_form(asset):
         try:
             asset = services.save_asset(current_user, asset, {k: form.get(k, "") for k in ASSET_FIELDS})
             db.session.commit()
-            flash(f"Asset {asset.serial_number} saved.", "success")
+            flash(gettext('Asset %(serial_number)s saved.', serial_number=asset.serial_number), "success")
             return redirect(url_for("assets.asset", asset_id=asset.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -159,7 +160,7 @@ def _toggle_follow(target_type: str, target_id: int, back: str):
     if is_partial_request():
         return render("assets/_follow.html", target_type=target_type, target_id=target_id, following=wanted,
                       action=request.path)
-    flash("You follow it now." if wanted else "You no longer follow it.", "success")
+    flash(gettext("You follow it now.") if wanted else gettext("You no longer follow it."), "success")
     return redirect(back)
 
 
@@ -175,7 +176,7 @@ def link_case(case_id: int):
     contract_services.link_case(current_user, case, data, version=int(version) if version and version.isdigit() else None)
     db.session.commit()
     if not is_partial_request():
-        flash("Case links saved.", "success")
+        flash(gettext("Case links saved."), "success")
     # htmx follows the redirect and picks #case-workspace out of the case page (hx-select), so the
     # whole workspace (with the case's new version in every form) is fresh.
     return redirect(url_for("cases.show", case_id=case.id))

@@ -1,8 +1,10 @@
-"""Checking passwords, with failed attempts throttled per account and per address."""
+"""Checking passwords, with failed attempts throttled per account and per address; allowances for
+actions that send email (sign-up, the contact form), counted in the same table."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
 from helpdesk.errors import PermissionDenied
@@ -43,6 +45,22 @@ def authenticate(email: str, password: str, ip: str, max_failures: int, lock_min
         _record_failure(key, now, max_failures if key.startswith("email:") else max_failures * 4, lock_minutes)
     db.session.flush()
     return None
+
+
+def spend_allowance(limits: dict[str, int], minutes: int) -> None:
+    """Count one more action against each key ({"signup:email:a@b.example": 3, "signup:ip:1.2.3.4": 10}).
+
+    Raises TooManyAttempts, counting nothing, while any key has used up its allowance: the key is
+    locked for `minutes` from the action that reached the limit."""
+    now = utcnow()
+    for key in limits:
+        row = db.session.get(LoginThrottle, key)
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            left = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+            raise TooManyAttempts(gettext("Too many requests. Try again in %(n)d minute(s).", n=left))
+    for key, limit in limits.items():
+        _record_failure(key, now, limit, minutes)
+    db.session.flush()
 
 
 def _record_failure(key: str, now, max_failures: int, lock_minutes: int) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, and_, column
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.extensions import db
@@ -28,7 +29,12 @@ class Status(str, enum.Enum):
     CLOSED = "closed"
 
     @property
-    def label(self) -> str:
+    def label(self):
+        """In the reader's language (lazy); english_label for text that is stored or logged."""
+        return lazy_gettext(STATUS_LABELS[self])
+
+    @property
+    def english_label(self) -> str:
         return STATUS_LABELS[self]
 
     @property
@@ -36,15 +42,23 @@ class Status(str, enum.Enum):
         return self not in (Status.RESOLVED, Status.CLOSED)
 
 
+def N_(text: str) -> str:
+    """Marks an English label for the catalogs (pybabel's N_ keyword); the label properties translate it."""
+    return text
+
+
 STATUS_LABELS = {
-    Status.NEW: "New",
-    Status.ASSIGNED: "Assigned",
-    Status.OPEN: "Open",
-    Status.WAIT_CUSTOMER: "Wait for customer",
-    Status.WAIT_THIRD_PARTY: "Wait for third party",
-    Status.RESOLVED: "Resolved",
-    Status.CLOSED: "Closed",
+    Status.NEW: N_("New"),
+    Status.ASSIGNED: N_("Assigned"),
+    Status.OPEN: N_("Open"),
+    Status.WAIT_CUSTOMER: N_("Wait for customer"),
+    Status.WAIT_THIRD_PARTY: N_("Wait for third party"),
+    Status.RESOLVED: N_("Resolved"),
+    Status.CLOSED: N_("Closed"),
 }
+PRIORITY_LABELS = {1: N_("Low"), 2: N_("Normal"), 3: N_("High"), 4: N_("Urgent")}
+CHANNEL_LABELS = {"email": N_("Email"), "portal": N_("Portal"), "chat": N_("Chat"), "phone": N_("Phone"), "api": N_("API"),
+                  "web": N_("Agent")}
 
 
 class Priority(enum.IntEnum):
@@ -54,8 +68,12 @@ class Priority(enum.IntEnum):
     URGENT = 4
 
     @property
-    def label(self) -> str:
-        return self.name.capitalize()
+    def label(self):
+        return lazy_gettext(PRIORITY_LABELS[self.value])
+
+    @property
+    def english_label(self) -> str:
+        return PRIORITY_LABELS[self.value]
 
 
 class Channel(str, enum.Enum):
@@ -67,8 +85,12 @@ class Channel(str, enum.Enum):
     WEB = "web"  # entered by an agent in the workspace
 
     @property
-    def label(self) -> str:
-        return {"api": "API", "web": "Agent"}.get(self.value, self.value.capitalize())
+    def label(self):
+        return lazy_gettext(CHANNEL_LABELS[self.value])
+
+    @property
+    def english_label(self) -> str:
+        return CHANNEL_LABELS[self.value]
 
 
 class MessageKind(str, enum.Enum):

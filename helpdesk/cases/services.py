@@ -95,7 +95,7 @@ def _show(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, (Status, Priority, Channel)):
-        return value.label
+        return value.english_label  # stored: the history reads the same in every language
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -198,7 +198,7 @@ def open_case(
     db.session.flush()
     case.number = f"{current_app.config['CASE_NUMBER_PREFIX']}{case.id}"
     change = _Change(case, actor, new=True)
-    change.log("opened", reason=f"via {channel.label}")
+    change.log("opened", reason=f"via {channel.english_label}")
     # The first message is the customer's problem, even when an agent typed it in from a call.
     email = (email_message_id, in_reply_to, references)
     if contact is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.auth.policies import require
@@ -97,7 +98,7 @@ def move(case_id: int):
     db.session.commit()
     if is_partial_request():
         return render_template("cases/_card.html", case=case)
-    flash(f"{case.number} is now {case.status.label}.", "success")
+    flash(gettext('%(number)s is now %(label)s.', number=case.number, label=case.status.label), "success")
     return redirect(_back_to() if request.form.get("next") else url_for("cases.board"))
 
 
@@ -109,7 +110,7 @@ def new():
         try:
             case = services.open_case(current_user, **_open_case_args(form))
             db.session.commit()
-            flash(f"{case.number} opened.", "success")
+            flash(gettext('%(number)s opened.', number=case.number), "success")
             return redirect(url_for("cases.show", case_id=case.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -133,12 +134,12 @@ def _open_case_args(form) -> dict:
     try:
         priority = Priority(int(form.get("priority") or Priority.NORMAL))
     except ValueError:
-        errors["priority"] = "Choose a priority."
+        errors["priority"] = gettext("Choose a priority.")
         priority = Priority.NORMAL
     try:
         channel = Channel(form.get("channel") or Channel.WEB.value)
     except ValueError:
-        errors["channel"] = "Choose a channel."
+        errors["channel"] = gettext("Choose a channel.")
         channel = Channel.WEB
     if errors:
         raise ValidationFailed(errors)
@@ -152,7 +153,7 @@ def _optional(model, raw, name, errors):
         return None
     obj = db.session.get(model, int(raw)) if str(raw).isdigit() else None
     if obj is None:
-        errors[name] = "No such choice."
+        errors[name] = gettext("No such choice.")
     return obj
 
 
@@ -172,7 +173,7 @@ def _custom_values(form) -> dict:
 def show(case_id: int):
     case = queries.get_case(case_id)
     if case.merged_into_id and not request.args.get("stay"):
-        flash(f"{case.number} was merged into {case.merged_into.number}.", "info")
+        flash(gettext('%(number)s was merged into %(number2)s.', number=case.number, number2=case.merged_into.number), "info")
         return redirect(url_for("cases.show", case_id=case.merged_into_id))
     services.mark_presence(current_user, case)
     db.session.commit()
@@ -220,7 +221,7 @@ def _post_message(case_id: int, kind: str):
                       **_case_context(case, errors={f"{kind}_{k}": v for k, v in exc.errors.items()}, draft={kind: body}))
     if is_partial_request():
         return render("cases/show.html", "cases/_workspace.html", **_case_context(case))
-    flash("Reply sent." if kind == "reply" else "Note added.", "success")
+    flash(gettext("Reply sent.") if kind == "reply" else gettext("Note added."), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -243,7 +244,7 @@ def update(case_id: int):
         return render("cases/show.html", "cases/_workspace.html", status=422, **_case_context(case, errors=exc.errors, form=form))
     if is_partial_request():
         return render("cases/show.html", "cases/_workspace.html", **_case_context(case))
-    flash("Case updated.", "success")
+    flash(gettext("Case updated."), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -270,7 +271,7 @@ def merge(case_id: int):
         raise ValidationFailed({"target": f"No case {number or '(empty)'}."})
     services.merge_cases(current_user, source, target)
     db.session.commit()
-    flash(f"{source.number} merged into {target.number}.", "success")
+    flash(gettext('%(number)s merged into %(number2)s.', number=source.number, number2=target.number), "success")
     return redirect(url_for("cases.show", case_id=target.id))
 
 
@@ -281,7 +282,7 @@ def split(message_id: int):
     require(current_user, "case.split")
     case = services.split_message(current_user, message, request.form.get("subject") or None)
     db.session.commit()
-    flash(f"Message split into {case.number}.", "success")
+    flash(gettext('Message split into %(number)s.', number=case.number), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -290,7 +291,7 @@ def bulk():
     require(current_user, "case.bulk")
     ids = [int(i) for i in request.form.getlist("case_ids") if i.isdigit()]
     if not ids:
-        raise ValidationFailed({"case_ids": "Select at least one case."})
+        raise ValidationFailed({"case_ids": gettext("Select at least one case.")})
     cases = [queries.get_case(i) for i in ids]
     action = request.form.get("action")
     if action == "merge":
@@ -298,18 +299,18 @@ def bulk():
         for case in cases:
             if case.id != target.id:
                 services.merge_cases(current_user, case, target)
-        done = f"Merged {len(cases) - 1} case(s) into {target.number}."
+        done = gettext("Merged %(count)s case(s) into %(number)s.", count=len(cases) - 1, number=target.number)
     elif action in ("status", "priority", "assignee_id", "group_id"):
         value = request.form.get(action, "")
         for case in cases:
             services.update_case(current_user, case, {action: value})
-        done = f"Updated {len(cases)} case(s)."
+        done = gettext("Updated %(count)s case(s).", count=len(cases))
     elif action == "tag":
         for case in cases:
             services.add_tags(current_user, case, _split_tags(request.form.get("tag", "")))
-        done = f"Tagged {len(cases)} case(s)."
+        done = gettext("Tagged %(count)s case(s).", count=len(cases))
     else:
-        raise ValidationFailed({"action": "Choose what to do with the selected cases."})
+        raise ValidationFailed({"action": gettext("Choose what to do with the selected cases.")})
     db.session.commit()
     flash(done, "success")
     return redirect(_back_to())
@@ -319,7 +320,7 @@ def bulk():
 def attachment(attachment_id: int, filename: str):
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.filename != filename:
-        raise NotFound("No such attachment.")
+        raise NotFound(gettext("No such attachment."))
     queries.get_case(item.message.case_id)
     path = blob_path(current_app.config["ATTACHMENT_DIR"], item.blob_sha256)
     inline = item.blob.content_type.startswith("image/") and item.blob.content_type != "image/svg+xml"
@@ -345,7 +346,7 @@ def save_view():
     query = request.form.get("query", "")
     services.save_view(current_user, request.form.get("name", ""), query)
     db.session.commit()
-    flash("View saved.", "success")
+    flash(gettext("View saved."), "success")
     return redirect(url_for("cases.index") + ("?" + query if query else ""))
 
 
@@ -356,7 +357,7 @@ def delete_view(view_id: int):
         abort(404)
     services.delete_view(current_user, view)
     db.session.commit()
-    flash("View deleted.", "info")
+    flash(gettext("View deleted."), "info")
     return redirect(url_for("cases.index"))
 
 

@@ -103,6 +103,10 @@ class ChatSession(db.Model):
         Index("ix_chat_sessions_agent_status", "agent_id", "status"),
         Index("ix_chat_sessions_contact_created", "contact_id", "created_at"),
         Index("ix_chat_sessions_organization_created", "organization_id", "created_at"),
+        # Insights read a range of days, narrowed by group or agent.
+        Index("ix_chat_sessions_created", "created_at"),
+        Index("ix_chat_sessions_group_created", "group_id", "created_at"),
+        Index("ix_chat_sessions_agent_created", "agent_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +146,9 @@ class ChatSession(db.Model):
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(Text)
     transcript_emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every change (status, figures, rating, a new message) moves it: the insights refresh
+    # recomputes the days of the chats changed since its watermark.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     topic: Mapped[ChatTopic | None] = relationship()
     group: Mapped[Group | None] = relationship()

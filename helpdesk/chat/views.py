@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.auth.policies import can, require
@@ -148,7 +149,7 @@ def transfer(chat_id: int):
     group = db.session.get(Group, int(request.form["group_id"])) if request.form.get("group_id", "").isdigit() else None
     services.transfer_chat(current_user, chat, agent=agent, group=group)
     db.session.commit()
-    flash("Chat transferred.", "success")
+    flash(gettext("Chat transferred."), "success")
     return redirect(url_for("chat.console"))
 
 
@@ -158,7 +159,7 @@ def end(chat_id: int):
     chat, _ = _chat_for(chat_id)
     services.end_chat(current_user, chat, by="agent")
     db.session.commit()
-    return _done(chat, "Chat ended; the transcript is on the contact.")
+    return _done(chat, gettext("Chat ended; the transcript is on the contact."))
 
 
 @bp.post("/<int:chat_id>/case")
@@ -168,7 +169,7 @@ def to_case(chat_id: int):
     require(current_user, "case.create")
     case = services.convert_to_case(current_user, chat, request.form.get("subject", ""))
     db.session.commit()
-    flash(f"{case.number} opened from the chat.", "success")
+    flash(gettext('%(number)s opened from the chat.', number=case.number), "success")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -178,7 +179,7 @@ def email(chat_id: int):
     chat, _ = _chat_for(chat_id, need="watch")
     services.email_transcript(chat, request.form.get("email") or None)
     db.session.commit()
-    return _done(chat, "Transcript emailed.")
+    return _done(chat, gettext("Transcript emailed."))
 
 
 @bp.get("/<int:chat_id>/files/<int:seq>")
@@ -201,7 +202,7 @@ def canned():
         try:
             services.save_canned_reply(current_user, reply, title=form.get("title", ""), body=form.get("body", ""))
             db.session.commit()
-            flash("Canned reply saved.", "success")
+            flash(gettext("Canned reply saved."), "success")
             return redirect(url_for("chat.canned"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -216,7 +217,7 @@ def delete_canned(reply_id: int):
     reply = db.session.get(CannedReply, reply_id) or abort(404)
     services.delete_canned_reply(current_user, reply)
     db.session.commit()
-    flash("Canned reply deleted.", "success")
+    flash(gettext("Canned reply deleted."), "success")
     return redirect(url_for("chat.canned"))
 
 
@@ -229,7 +230,7 @@ def topics():
         try:
             services.save_topic(current_user, topic, form)
             db.session.commit()
-            flash("Topic saved.", "success")
+            flash(gettext("Topic saved."), "success")
             return redirect(url_for("chat.topics"))
         except ValidationFailed as exc:
             db.session.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from flask_babel import gettext
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -263,10 +264,12 @@ def entitlement(case: Case) -> str:
     policy = case.sla_policy
     if contract is not None:
         if contract.sla_policy_id and policy is not None and policy.id == contract.sla_policy_id:
-            return f"Entitled by {contract.name}: SLA policy {policy.name}."
-        return f"Counts against {contract.name}" + (f"; SLA policy {policy.name}." if policy else ".")
+            return gettext("Entitled by %(contract)s: SLA policy %(policy)s.", contract=contract.name, policy=policy.name)
+        if policy:
+            return gettext("Counts against %(contract)s; SLA policy %(policy)s.", contract=contract.name, policy=policy.name)
+        return gettext("Counts against %(contract)s.", contract=contract.name)
     if policy is not None and policy.is_default:
-        return f"No active service contract: the default SLA policy {policy.name} applies."
+        return gettext("No active service contract: the default SLA policy %(policy)s applies.", policy=policy.name)
     if policy is not None:
-        return f"No active service contract: SLA policy {policy.name} by its conditions."
-    return "No active service contract."
+        return gettext("No active service contract: SLA policy %(policy)s by its conditions.", policy=policy.name)
+    return gettext("No active service contract.")

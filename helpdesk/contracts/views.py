@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.assets import queries as asset_queries
@@ -53,7 +54,7 @@ def _contract_form(contract):
         try:
             contract = services.save_contract(current_user, contract, {k: form.get(k, "") for k in CONTRACT_FIELDS})
             db.session.commit()
-            flash(f"Service contract {contract.name} saved.", "success")
+            flash(gettext('Service contract %(name)s saved.', name=contract.name), "success")
             return redirect(url_for("contracts.contract", contract_id=contract.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -97,7 +98,7 @@ def follow_contract(contract_id: int):
     if is_partial_request():
         return render("assets/_follow.html", target_type="contract", target_id=contract.id, following=wanted,
                       action=request.path)
-    flash("You follow this contract now." if wanted else "You no longer follow this contract.", "success")
+    flash(gettext("You follow this contract now.") if wanted else gettext("You no longer follow this contract."), "success")
     return redirect(url_for("contracts.contract", contract_id=contract.id))
 
 
@@ -122,7 +123,7 @@ def log_time(case_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return _time_panel(case_queries.get_case(case_id), exc.errors, form)
-    return _time_panel(case, message="Time logged.")
+    return _time_panel(case, message=gettext("Time logged."))
 
 
 @bp.post("/cases/<int:case_id>/timer")
@@ -156,7 +157,7 @@ def update_time_log(log_id: int):
         db.session.rollback()
         return _time_panel(case_queries.get_case(case.id), {f"edit_{k}": v for k, v in exc.errors.items()}, form,
                            editing=log_id)
-    return _time_panel(case, message="Time entry saved.")
+    return _time_panel(case, message=gettext("Time entry saved."))
 
 
 @bp.post("/time-logs/<int:log_id>/delete")
@@ -166,7 +167,7 @@ def delete_time_log(log_id: int):
     require(current_user, "time.log")
     services.delete_time_log(current_user, entry)
     db.session.commit()
-    return _time_panel(case, message="Time entry deleted.")
+    return _time_panel(case, message=gettext("Time entry deleted."))
 
 
 def _time_panel(case, errors=None, form=None, message: str | None = None, editing: int | None = None):

@@ -5,6 +5,7 @@ import re
 from datetime import datetime
 
 from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.auth.policies import require
@@ -151,7 +152,7 @@ def export_vcards():
     require(current_user, "contact.view")
     version = request.args.get("version", "4.0")
     if version not in vcard.VERSIONS:
-        raise NotFound("vCard versions 3.0 and 4.0 are available.")
+        raise NotFound(gettext("vCard versions 3.0 and 4.0 are available."))
     contacts = queries.contacts(request.args.get("q", ""), request.args.get("role", ""), _organization_arg())
     return _csv_response(vcard.to_vcards(contacts, version), "contacts", "text/vcard; charset=utf-8", "vcf")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
 from helpdesk.errors import NotFound, ValidationFailed
@@ -64,7 +65,7 @@ def mark_all_read():
     count = services.mark_all_read(current_user)
     db.session.commit()
     if not is_partial_request():
-        flash(f"Marked {count} notification{'s' if count != 1 else ''} read.", "success")
+        flash(ngettext("Marked %(num)d notification read.", "Marked %(num)d notifications read.", count), "success")
     return _after_change()
 
 
@@ -79,7 +80,7 @@ def _after_change():
 def _own(notification_id: int) -> Notification:
     notification = db.session.get(Notification, notification_id)
     if notification is None or notification.user_id != current_user.id:
-        raise NotFound("No such notification.")
+        raise NotFound(gettext("No such notification."))
     return notification
 
 
@@ -90,7 +91,7 @@ def settings():
         try:
             services.set_digest(current_user, request.form.get("digest", ""))
             db.session.commit()
-            flash("Notification settings saved.", "success")
+            flash(gettext("Notification settings saved."), "success")
             return redirect(url_for("notifications.settings"))
         except ValidationFailed as exc:
             db.session.rollback()

@@ -170,6 +170,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff pages' language, chosen on the Preferences page (never the browser's).
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, back_populates="members", order_by="Group.name")
 

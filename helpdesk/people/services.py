@@ -7,11 +7,13 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import and_, delete, exists, func, insert, inspect, literal, or_, select, update
 from werkzeug.security import generate_password_hash
 
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import LANGUAGES
 from helpdesk.people.models import (
     Contact,
     ContactRole,
@@ -86,6 +88,15 @@ def update_user(actor: User, user: User, *, name: str, role: Role | str, active:
     if password:
         user.password_hash = hash_password(password)
     user.name, user.role, user.active, user.groups = name.strip(), role, active, list(groups)
+    db.session.flush()
+    return user
+
+
+def set_user_language(actor: User, user: User, language: str) -> User:
+    """The language a staff member reads the staff pages in."""
+    if language not in LANGUAGES:
+        raise ValidationFailed({"language": gettext("Choose one of the languages in the list.")})
+    user.language = language
     db.session.flush()
     return user
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
@@ -73,7 +74,7 @@ def new_contact():
                 job_title=form.get("job_title", ""), notes=form.get("notes", ""),
                 check_duplicates=form.get("confirm_new") != "1")
             db.session.commit()
-            flash(f"Contact {contact.name} created.", "success")
+            flash(gettext('Contact %(name)s created.', name=contact.name), "success")
             return redirect(url_for("people.contact", contact_id=contact.id))
         except services.DuplicateContacts as exc:
             db.session.rollback()
@@ -90,7 +91,7 @@ def _organization(raw: str | None) -> Organization | None:
         return None
     org = db.session.get(Organization, int(raw)) if raw.isdigit() else None
     if org is None or org.deleted_at is not None:
-        raise ValidationFailed({"organization_id": "No such organization."})
+        raise ValidationFailed({"organization_id": gettext("No such organization.")})
     return org
 
 
@@ -104,7 +105,7 @@ def contact(contact_id: int):
     contact = _contact(contact_id)
     if contact.merged_into_id is not None:
         target = services.resolve_merged(contact)
-        flash(f"{contact.name} (#{contact.id}) was merged into {target.name}.", "info")
+        flash(gettext('%(name)s (#%(id)s) was merged into %(name2)s.', name=contact.name, id=contact.id, name2=target.name), "info")
         return redirect(url_for("people.contact", contact_id=target.id))
     return _one_view("people/contact.html", contact=contact)
 
@@ -125,7 +126,7 @@ def edit_contact(contact_id: int):
         try:
             services.update_contact(current_user, contact, {f: form.get(f, "") for f in services.CONTACT_FIELDS})
             db.session.commit()
-            flash(f"Contact {contact.name} saved.", "success")
+            flash(gettext('Contact %(name)s saved.', name=contact.name), "success")
             return redirect(url_for("people.contact", contact_id=contact.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -149,10 +150,11 @@ def merge_contact(contact_id: int):
             raw = request.form.get("target_id", "")
             target = db.session.get(Contact, int(raw)) if raw.isdigit() else None
             if target is None or target.deleted_at is not None:
-                raise ValidationFailed({"target_id": "Choose the contact to keep."})
+                raise ValidationFailed({"target_id": gettext("Choose the contact to keep.")})
             moved = services.merge_contacts(current_user, source, target)
             db.session.commit()
-            flash(f"{source.name} merged into {target.name}: {sum(moved.values())} record(s) moved.", "success")
+            flash(gettext("%(name)s merged into %(target)s: %(count)s record(s) moved.", name=source.name, target=target.name,
+                          count=sum(moved.values())), "success")
             return redirect(url_for("people.contact", contact_id=target.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -188,7 +190,7 @@ def new_organization():
         try:
             org = services.create_organization(current_user, **{f: form.get(f, "") for f in ORG_FORM})
             db.session.commit()
-            flash(f"Organization {org.name} created.", "success")
+            flash(gettext('Organization %(name)s created.', name=org.name), "success")
             return redirect(url_for("people.organization", organization_id=org.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -206,7 +208,7 @@ def edit_organization(organization_id: int):
         try:
             services.update_organization(current_user, org, {f: form.get(f, "") for f in ORG_FORM})
             db.session.commit()
-            flash(f"Organization {org.name} saved.", "success")
+            flash(gettext('Organization %(name)s saved.', name=org.name), "success")
             return redirect(url_for("people.organization", organization_id=org.id))
         except ValidationFailed as exc:
             db.session.rollback()

@@ -12,7 +12,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from helpdesk.auth.services import TooManyAttempts, _record_failure
+from helpdesk.auth.services import TooManyAttempts, _record_failure, spend_allowance
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -166,7 +166,18 @@ def request_password_reset(email: str) -> None:
 # --- self sign-up --------------------------------------------------------------------------
 
 
-def start_signup(*, name: str, email: str, password: str, language: str | None = None) -> None:
+def spend_email_allowance(email: str, ip: str | None) -> None:
+    """Sign-up and the contact form mail whatever address is typed in: limit them per address and per IP.
+
+    Both forms share the allowance; raises TooManyAttempts (429) once it is used up."""
+    config = current_app.config
+    limits = {f"portal-mail:email:{email}": config["PORTAL_EMAILS_PER_ADDRESS"]}
+    if ip:
+        limits[f"portal-mail:ip:{ip}"] = config["PORTAL_EMAILS_PER_IP"]
+    spend_allowance(limits, config["PORTAL_EMAIL_WINDOW_MINUTES"])
+
+
+def start_signup(*, name: str, email: str, password: str, language: str | None = None, ip: str | None = None) -> None:
     """Email a verification link; the account exists only once it is followed.
 
     The answer is the same whether or not the address already has an account (no probing)."""
@@ -191,6 +202,7 @@ def start_signup(*, name: str, email: str, password: str, language: str | None =
                                       "Ask us for an invitation.")
     if errors:
         raise ValidationFailed(errors)
+    spend_email_allowance(email, ip)
     existing = portal_contact_by_email(email)
     with force_locale(_language(existing, language)):
         if existing is not None:

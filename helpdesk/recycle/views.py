@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
@@ -52,9 +53,14 @@ def delete(kind: str, object_id: int):
     require(current_user, spec.edit_permission)
     entry = services.delete_record(current_user, kind, object_id)
     db.session.commit()
-    extra = f" with {entry.summary}" if entry.summary else ""
-    flash(f"{spec.label} {entry.label} moved to the recycle bin{extra}. You can restore it for "
-          f"{services.retention_days()} days.", "success")
+    what = f"{spec.label} {entry.label}"
+    if entry.summary:
+        message = gettext("%(what)s moved to the recycle bin with %(summary)s. You can restore it for %(days)s days.",
+                          what=what, summary=entry.summary, days=services.retention_days())
+    else:
+        message = gettext("%(what)s moved to the recycle bin. You can restore it for %(days)s days.",
+                          what=what, days=services.retention_days())
+    flash(message, "success")
     return redirect(_safe_next() or _url(spec.list_endpoint) or url_for("recycle.index"))
 
 
@@ -72,7 +78,11 @@ def restore(entry_id: int):
         return redirect(url_for("recycle.index"))
     db.session.commit()
     also = [f"{policies.KINDS[e.kind].label.lower()} {e.label}" for e in restored[1:]]
-    flash(f"{kind.label} {label} restored" + (f", and with it {', '.join(also)}" if also else "") + ".", "success")
+    what = f"{kind.label} {label}"
+    if also:
+        flash(gettext("%(what)s restored, and with it %(others)s.", what=what, others=", ".join(also)), "success")
+    else:
+        flash(gettext("%(what)s restored.", what=what), "success")
     return redirect(_url(kind.show_endpoint, **{kind.show_arg: object_id}) or url_for("recycle.index"))
 
 
@@ -85,7 +95,7 @@ def purge(entry_id: int):
     db.session.commit()
     services.remove_blob_files(orphans)
     current_app.logger.info("%s purged recycle bin entry %s (%s)", current_user.email, entry_id, label)
-    flash(f"{label} deleted for good.", "success")
+    flash(gettext('%(label)s deleted for good.', label=label), "success")
     return redirect(url_for("recycle.index", kind=request.form.get("kind") or None))
 
 

@@ -282,7 +282,7 @@ def _recompute_changed(policy: SLAPolicy, before: tuple | None) -> None:
         return
     changed = [int(p) for p in Priority if policies.targets_for(before[2], p) != policies.targets_for(policy.targets, p)]
     if changed:
-        names = ", ".join(Priority(p).label for p in changed)
+        names = ", ".join(Priority(p).english_label for p in changed)
         _recompute_later(policy.id, f"policy {policy.name}: targets for {names} changed", changed)
 
 
@@ -329,7 +329,7 @@ def start_case(case: Case) -> None:
     _record(case, EventKind.STARTED, Clock.FIRST_RESPONSE, at=at, reason="case opened")
     _record(case, EventKind.STARTED, Clock.RESOLUTION, at=at, reason="case opened")
     if case.status.value in (policy.pause_statuses or []):
-        _record(case, EventKind.PAUSED, at=at, reason=f"opened as {case.status.label}")
+        _record(case, EventKind.PAUSED, at=at, reason=f"opened as {case.status.english_label}")
     refresh_case(case)
 
 
@@ -371,23 +371,23 @@ def record_status(case: Case, old: Status, new: Status, at: datetime) -> None:
     pause = set(case.sla_policy.pause_statuses or [])
     was_paused, paused = old.value in pause and old.is_open, new.value in pause and new.is_open
     if was_paused and not paused:
-        _record(case, EventKind.RESUMED, at=at, reason=f"status {old.label} → {new.label}")
+        _record(case, EventKind.RESUMED, at=at, reason=f"status {old.english_label} → {new.english_label}")
     if old.is_open and not new.is_open:
         for state in states.values():
             if state.running:
-                why = f"case {new.label.lower()}" if state.clock == Clock.RESOLUTION else f"stopped: case {new.label.lower()}"
+                why = f"case {new.english_label.lower()}" if state.clock == Clock.RESOLUTION else f"stopped: case {new.english_label.lower()}"
                 _fulfil(case, state, at, why)
     elif new.is_open and not old.is_open and states[Clock.RESOLUTION].started_at is not None:
-        _record(case, EventKind.RESUMED, Clock.RESOLUTION, at=at, reason=f"reopened ({old.label} → {new.label})")
+        _record(case, EventKind.RESUMED, Clock.RESOLUTION, at=at, reason=f"reopened ({old.english_label} → {new.english_label})")
     if paused and not was_paused:
-        _record(case, EventKind.PAUSED, at=at, reason=f"status {old.label} → {new.label}")
+        _record(case, EventKind.PAUSED, at=at, reason=f"status {old.english_label} → {new.english_label}")
     refresh_case(case)
 
 
 def record_priority(case: Case, old: Priority, new: Priority, at: datetime) -> None:
     if case.sla_policy_id is None:
         return
-    _record(case, EventKind.POLICY_CHANGED, at=at, reason=f"priority {old.label} → {new.label}: targets recomputed",
+    _record(case, EventKind.POLICY_CHANGED, at=at, reason=f"priority {old.english_label} → {new.english_label}: targets recomputed",
             data={"priority": int(new)})
     refresh_case(case)
 

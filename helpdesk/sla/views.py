@@ -5,6 +5,7 @@ from datetime import date
 from functools import wraps
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from helpdesk.auth.policies import require
@@ -65,7 +66,7 @@ def _calendar_page(hours: BusinessHours | None):
                                                  weekly=_parse_weekly(values), holidays=_parse_holidays(values.get("holidays", "")))
             services.set_group_calendars(current_user, hours, [g for g in groups if g.id in values["group_ids"]])
             db.session.commit()
-            flash(f"Calendar {hours.name} saved; open cases under its policies are being recomputed.", "success")
+            flash(gettext('Calendar %(name)s saved; open cases under its policies are being recomputed.', name=hours.name), "success")
             return redirect(url_for("sla.edit_calendar", hours_id=hours.id))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -80,11 +81,14 @@ def import_ical(hours_id: int):
     hours = people_queries.get_or_404(BusinessHours, hours_id)
     upload = request.files.get("ics")
     if upload is None or not upload.filename:
-        raise ValidationFailed({"ics": "Choose an iCalendar (.ics) file."})
+        raise ValidationFailed({"ics": gettext("Choose an iCalendar (.ics) file.")})
     added, skipped = services.import_ical(current_user, hours, upload.read())
     db.session.commit()
-    flash(f"{added} holiday(s) added to {hours.name}" + (f"; {skipped} timed or too long event(s) skipped." if skipped else "."),
-          "success")
+    if skipped:
+        flash(gettext("%(added)s holiday(s) added to %(name)s; %(skipped)s timed or too long event(s) skipped.",
+                      added=added, name=hours.name, skipped=skipped), "success")
+    else:
+        flash(gettext("%(added)s holiday(s) added to %(name)s.", added=added, name=hours.name), "success")
     return redirect(url_for("sla.edit_calendar", hours_id=hours.id))
 
 
@@ -97,11 +101,11 @@ def import_holidays(hours_id: int):
     except ValueError:
         years = []
     if not years or any(not 1900 < y < 2200 for y in years):
-        raise ValidationFailed({"years": "Give one or more years, e.g. 2026 2027."})
+        raise ValidationFailed({"years": gettext("Give one or more years, e.g. 2026 2027.")})
     added = services.import_holidays(current_user, hours, country=request.form.get("country", ""),
                                      subdivision=request.form.get("subdivision", ""), years=years)
     db.session.commit()
-    flash(f"{added} holiday(s) added to {hours.name}.", "success")
+    flash(gettext('%(added)s holiday(s) added to %(name)s.', added=added, name=hours.name), "success")
     return redirect(url_for("sla.edit_calendar", hours_id=hours.id))
 
 
@@ -170,7 +174,7 @@ def _policy_page(policy: SLAPolicy | None):
         try:
             policy = services.save_policy(current_user, policy, data)
             db.session.commit()
-            flash(f"Policy {policy.name} saved; its open cases are being recomputed.", "success")
+            flash(gettext('Policy %(name)s saved; its open cases are being recomputed.', name=policy.name), "success")
             return redirect(url_for("sla.policies"))
         except ValidationFailed as exc:
             db.session.rollback()
@@ -238,7 +242,7 @@ def preview_deadlines(case_id: int):
     case = case_queries.get_case(case_id)
     raw = request.args.get("priority", "")
     if not raw.isdigit() or int(raw) not in Priority._value2member_map_:
-        raise ValidationFailed({"priority": "Choose a priority."})
+        raise ValidationFailed({"priority": gettext("Choose a priority.")})
     return render("sla/_preview.html", preview=queries.deadline_preview(case, Priority(int(raw))), case=case)
 
 

@@ -47,13 +47,18 @@
     close.type = "button";
     close.className = "btn-close me-2 m-auto" + (dark ? "" : " btn-close-white");
     close.setAttribute("data-bs-dismiss", "toast");
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", say("sayClose", "Close"));
     row.append(body, close);
     el.append(row);
     box.append(el);
     el.addEventListener("hidden.bs.toast", () => el.remove());
     // Errors stay until dismissed; good news goes away by itself.
     bootstrap.Toast.getOrCreateInstance(el, { autohide: kind !== "danger", delay: 5000 }).show();
+  }
+
+  // Words in the page's language: base.html puts them on <body data-say-…>; English otherwise.
+  function say(key, english) {
+    return (document.body && document.body.dataset[key]) || english;
   }
 
   function isHtml(xhr) {
@@ -70,7 +75,7 @@
     }
     text = text.replace(/\s+/g, " ").trim();
     if (text.length > 300) text = text.slice(0, 297) + "…";
-    return text || "Something went wrong (" + xhr.status + "). Please try again.";
+    return text || say("sayFailed", "Something went wrong ({status}). Please try again.").replace("{status}", xhr.status);
   }
 
   document.addEventListener("htmx:beforeSwap", (evt) => {
@@ -89,8 +94,9 @@
 
   document.addEventListener("htmx:responseError", (evt) => toast(messageFrom(evt.detail.xhr), "danger"));
   document.addEventListener("htmx:sendError", () =>
-    toast("Could not reach the server. Check your connection and try again.", "danger"));
-  document.addEventListener("htmx:timeout", () => toast("The server took too long to answer. Please try again.", "danger"));
+    toast(say("sayOffline", "Could not reach the server. Check your connection and try again."), "danger"));
+  document.addEventListener("htmx:timeout", () =>
+    toast(say("sayTimeout", "The server took too long to answer. Please try again."), "danger"));
 
   // A view may send `HX-Trigger: {"toast": {"message": "Saved", "level": "success"}}`
   // or simply `HX-Trigger: {"toast": "Saved"}`.

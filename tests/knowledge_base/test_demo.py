@@ -50,3 +50,21 @@ def test_demo_seed_adds_the_articles_once_and_the_same_way(runner):
                                .order_by(Article.id)).all()
     assert again == first
     assert db.session.scalar(select(func.count(FAQ.id))) == 6
+
+
+def test_demo_seed_leaves_searches_and_deflection_steps_for_the_self_service_insights(runner):
+    from datetime import timedelta
+
+    from helpdesk.satisfaction.models import DeflectionEvent, FunnelStep
+    from helpdesk.types import utcnow
+    from knowledge_base.models import SearchLogEntry
+
+    _seed(runner, "--cases", "20")
+    now = utcnow()
+    searches = db.session.scalars(select(SearchLogEntry)).all()
+    assert len(searches) == 320 and any(s.results == 0 for s in searches) and any(s.results for s in searches)
+    steps = db.session.scalars(select(DeflectionEvent)).all()
+    assert {s.step for s in steps} == set(FunnelStep)
+    assert all(now - timedelta(days=61) < s.created_at <= now for s in searches + steps)
+    opened = [s for s in steps if s.step == FunnelStep.ARTICLE_OPENED]
+    assert opened and all(db.session.get(Article, s.article_id) is not None for s in opened)
