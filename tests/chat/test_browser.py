@@ -85,9 +85,12 @@ def test_visitor_and_agent_chat_and_a_dropped_connection_resumes(browser, chat_s
         expect(agent.locator(".chat-pane")).to_contain_text("shop.example/cart")
         agent.get_by_role("button", name="Accept").click()
         expect(agent.locator(".chat-log")).to_contain_text("Alma Agent joined the chat.")
+        # Accepting swaps the pane in: type into the new composer, not the one being replaced.
+        agent.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
         box = agent.get_by_role("textbox", name="Message")
         box.fill("Hello Vera, let me check")
         box.press("Enter")
+        expect(agent.locator(".chat-log")).to_contain_text("Hello Vera, let me check")
         expect(visitor.locator(".chat-log")).to_contain_text("Hello Vera, let me check")
         expect(visitor.locator("#chat-status")).to_contain_text("You are talking with Alma Agent")
 
