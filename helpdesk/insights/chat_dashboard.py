@@ -26,8 +26,8 @@ from helpdesk.insights.dashboard import (
     Series,
     Table,
     format_count,
-    format_minutes,
     format_percent,
+    format_seconds,
 )
 from helpdesk.insights.localtime import WEEKDAYS, month_pieces
 from helpdesk.insights.models import CHAT_EDGES, CHAT_MEASURES, chat_days, chat_hours
@@ -70,19 +70,6 @@ class Totals:
     def histogram(self, prefix: str) -> list[int]:
         """Counts per CHAT_EDGES bucket of "wait", "accepted_wait" or "response"."""
         return [self.values[_INDEX[f"{prefix}_{i}"]] for i in _BUCKETS]
-
-
-def format_seconds(seconds: float | None) -> str:
-    """45 s, 2 min 5 s, 1 h 10 min: waiting times are short, so seconds count."""
-    if seconds is None:
-        return "–"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 600:
-        minutes, rest = divmod(seconds, 60)
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    return format_minutes(seconds / 60)
 
 
 def median(counts: list[int]) -> float | None:

@@ -151,6 +151,19 @@ def format_minutes(minutes: float | None) -> str:
     return "–" if minutes is None else describe_minutes(int(round(minutes)))
 
 
+def format_seconds(seconds: float | None) -> str:
+    """45 s, 2 min 5 s, 1 h 10 min: waiting times are short, so seconds count."""
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    return format_minutes(seconds / 60)
+
+
 def format_percent(part: float | int, whole: float | int) -> str:
     return "–" if not whole else f"{100 * part / whole:.1f} %"
 

@@ -13,7 +13,7 @@ from helpdesk.auth.policies import require
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.insights import boards, reports
-from helpdesk.insights.dashboard import Chart
+from helpdesk.insights.dashboard import Chart, format_seconds
 from helpdesk.people import queries as people_queries
 from helpdesk.types import utcnow
 from helpdesk.web import render
@@ -111,7 +111,8 @@ def _list(kind: str, select_fn, default_board: str, options):
              "prev": url_for(request.endpoint, **{**args, "page": page - 1}) if page > 1 else None}
     board = request.args.get("board") if request.args.get("board") in boards.BUILDERS else default_board
     return render(f"insights/{kind}.html", title=title, rows=rows[:PAGE_SIZE], total=total, page=page, pages=pages,
-                  filters=filters, board=board, board_title=boards.TITLES.get(board, board), page_size=PAGE_SIZE)
+                  filters=filters, board=board, board_title=boards.TITLES.get(board, board), page_size=PAGE_SIZE,
+                  format_seconds=format_seconds)
 
 
 @bp.get("/cases")

@@ -138,8 +138,7 @@ def test_deleting_a_case_takes_it_out_of_the_counts(office, freeze_clock, make_c
     case = make_case(group=office.group)
     services.refresh()
     assert sum(v[0] for k, v in rollup_rows().items() if k[0] == "all" and k[2:4] == (-1, -1)) == 1
-    recycle.delete_record(make_user(role="admin"), "case", case.id) if hasattr(recycle, "delete_record") else \
-        pytest.skip("no recycle service to delete with")
+    recycle.delete_record(make_user(role="admin"), "case", case.id)
     services.refresh()
     assert not fact(case).live
     assert rollup_rows() == {}
